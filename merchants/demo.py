@@ -1,0 +1,46 @@
+"""Demo mall seed: merchants acme, globex, initech with staff for every role, an operator, two shoppers.
+
+Idempotent: re-running keeps existing rows. Other apps add their demo data through
+`DEMO_SEEDERS` (called in order, each idempotent).
+"""
+from importlib import import_module
+
+from permissions.models import User
+from permissions.roles import Role
+from permissions.services import membership_grant, user_create
+from tenants.models import Merchant
+
+DEMO_PASSWORD = "mallard-demo"
+DEMO_MERCHANTS = [("acme", "Acme Outfitters 极致户外"), ("globex", "Globex Electronics 环球电子"), ("initech", "Initech Home 家居")]
+# Apps that seed demo data of their own: "module:function", called with the merchants list.
+DEMO_SEEDERS: list[str] = []
+
+
+def _user(email: str, *, staff: bool = False, name: str = "") -> User:
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = user_create(email=email, password=DEMO_PASSWORD, full_name=name, is_staff=staff)
+    return user
+
+
+def seed_demo(stdout=None) -> list[Merchant]:
+    from merchants.services import merchant_create
+
+    _user("operator@mallard.localhost", staff=True, name="Olga Operator")
+    _user("shopper1@example.com", name="Shen Shopper")
+    _user("shopper2@example.com", name="Sam Shopper")
+    merchants = []
+    for slug, name in DEMO_MERCHANTS:
+        merchant = Merchant.objects.filter(slug=slug).first()
+        if merchant is None:
+            merchant = merchant_create(slug=slug, name=name, contact_email=f"owner@{slug}.localhost")
+        for role in Role.values:
+            email = f"{role.replace('_', '')}@{slug}.localhost"
+            membership_grant(user=_user(email, name=f"{slug} {role}"), merchant=merchant, roles=[role])
+        merchants.append(merchant)
+    for ref in DEMO_SEEDERS:
+        module, func = ref.split(":")
+        getattr(import_module(module), func)(merchants)
+    if stdout:
+        stdout.write(f"demo mall ready: {', '.join(m.slug for m in merchants)}; password '{DEMO_PASSWORD}'")
+    return merchants

@@ -1,0 +1,78 @@
+"""Merchant onboarding and lifecycle: create (schema + domain + owner), suspend, reinstate."""
+import re
+
+from django.conf import settings
+from django.db import transaction
+
+from core.errors import ValidationFailed
+from core.outbox import outbox_emit
+from core.tenancy import platform_only
+from permissions.services import audit_record, membership_grant
+from tenants.models import Merchant
+from tenants.selectors import merchant_host
+from tenants.services import merchant_domain_set, merchant_schema_provision
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+RESERVED_SLUGS = {"www", "admin", "api", "public", "static", "mail", "_template"}
+
+
+@platform_only
+def merchant_create(*, slug: str, name: str, contact_email: str | None = None, currency: str = "CNY",
+                    owner=None, actor=None) -> Merchant:
+    slug = (slug or "").strip().lower()
+    name = (name or "").strip()
+    if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS:
+        raise ValidationFailed(
+            "Slug must be 3–40 lowercase letters, digits or hyphens, start with a letter, and not be reserved.",
+            field="slug",
+        )
+    if not name:
+        raise ValidationFailed("Name is required.", field="name")
+    if Merchant.objects.filter(slug=slug).exists():
+        raise ValidationFailed(f"A merchant with slug {slug!r} already exists.", field="slug")
+    schema_name = "m_" + slug.replace("-", "_")
+    # Schema DDL and the rows commit together: a failure leaves neither behind.
+    with transaction.atomic():
+        merchant = Merchant.objects.create(
+            slug=slug, name=name, schema_name=schema_name, contact_email=contact_email or "", default_currency=currency
+        )
+        merchant_schema_provision(merchant=merchant)
+        host = merchant_host(merchant)
+        merchant_domain_set(merchant=merchant, host=host)
+        if owner is not None:
+            membership_grant(user=owner, merchant=merchant, roles=["owner"], actor=actor)
+        audit_record(actor=actor, entity="merchant", entity_id=merchant.pk, action="create",
+                     after={"slug": slug, "name": name}, schema_name=settings.PUBLIC_SCHEMA_NAME)
+        outbox_emit(topic="merchant.created", aggregate_type="merchant", aggregate_id=merchant.pk,
+                    payload={"name": name, "slug": slug, "host": host, "contact_email": contact_email or ""})
+    return merchant
+
+
+@platform_only
+def merchant_suspend(*, merchant: Merchant, reason: str, actor=None) -> Merchant:
+    with transaction.atomic():
+        merchant = Merchant.objects.select_for_update().get(pk=merchant.pk)
+        before = merchant.status
+        merchant.status = Merchant.Status.SUSPENDED
+        merchant.suspended_reason = (reason or "")[:300]
+        merchant.save(update_fields=["status", "suspended_reason"])
+        audit_record(actor=actor, entity="merchant", entity_id=merchant.pk, action="suspend",
+                     before={"status": before}, after={"status": merchant.status, "reason": reason},
+                     schema_name=settings.PUBLIC_SCHEMA_NAME)
+        outbox_emit(topic="merchant.suspended", aggregate_type="merchant", aggregate_id=merchant.pk, payload={})
+    return merchant
+
+
+@platform_only
+def merchant_reinstate(*, merchant: Merchant, actor=None) -> Merchant:
+    with transaction.atomic():
+        merchant = Merchant.objects.select_for_update().get(pk=merchant.pk)
+        before = merchant.status
+        merchant.status = Merchant.Status.ACTIVE
+        merchant.suspended_reason = ""
+        merchant.save(update_fields=["status", "suspended_reason"])
+        audit_record(actor=actor, entity="merchant", entity_id=merchant.pk, action="reinstate",
+                     before={"status": before}, after={"status": merchant.status},
+                     schema_name=settings.PUBLIC_SCHEMA_NAME)
+        outbox_emit(topic="merchant.reinstated", aggregate_type="merchant", aggregate_id=merchant.pk, payload={})
+    return merchant

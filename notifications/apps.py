@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "notifications"
+    label = "notifications"
+
+    def ready(self):
+        from notifications import handlers  # noqa: F401  registers outbox handlers

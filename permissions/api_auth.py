@@ -1,0 +1,55 @@
+"""DRF authentication by personal API token and permission classes by merchant capability."""
+from rest_framework import authentication, exceptions, permissions
+
+from core.tenancy import current_merchant
+from permissions.selectors import api_token_authenticate, user_can
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode(errors="replace").split()
+        if not header or header[0] not in ("Bearer", "Token"):
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
+        token = api_token_authenticate(header[1])
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class MerchantCapability(permissions.BasePermission):
+    """Allows the request only on a merchant host, for a member whose roles grant `capability`.
+
+    Views set `required_capability`, or `capabilities = {"GET": ..., "POST": ...}`.
+    """
+
+    message = "You do not have access to this merchant."
+
+    def has_permission(self, request, view):
+        merchant = current_merchant()
+        if merchant is None or not request.user or not request.user.is_authenticated:
+            return False
+        caps = getattr(view, "capabilities", None)
+        capability = caps.get(request.method, caps.get("*")) if caps else getattr(view, "required_capability", "dashboard.view")
+        if not user_can(user=request.user, merchant=merchant, capability=capability):
+            self.message = f"Your role at {merchant.name} does not allow {capability}."
+            return False
+        return True
+
+
+def capability(cap: str):
+    """A permission class requiring one capability: `permission_classes = [capability("catalog.edit")]`."""
+
+    class _Cap(MerchantCapability):
+        def has_permission(self, request, view):
+            view.required_capability = cap
+            return super().has_permission(request, view)
+
+    _Cap.__name__ = f"Capability_{cap.replace('.', '_')}"
+    return _Cap

@@ -1,0 +1,10 @@
+"""Merchant API routes (merchant host); every view declares its capability."""
+from django.urls import path
+
+from merchants import api as merchants_api
+from permissions import api as permissions_api
+
+urlpatterns = [
+    path("me/", permissions_api.MeView.as_view(), name="api-me"),
+    path("merchant/", merchants_api.MerchantProfileView.as_view(), name="api-merchant-profile"),
+]

@@ -1,0 +1,185 @@
+"""Mallard settings: everything from the environment (12-factor), with safe defaults for the demo."""
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent  # the repository root
+env = os.environ.get
+
+DEBUG = env("MALLARD_DEBUG", "0") == "1"
+SECRET_KEY = env("SECRET_KEY", "mallard-demo-secret-key-change-me-in-production-0123456789")
+MALL_HOST = env("MALL_HOST", "localhost")  # merchants live at <slug>.<MALL_HOST>
+ALLOWED_HOSTS = [MALL_HOST, f".{MALL_HOST}", "127.0.0.1", "testserver", ".testserver"]
+CSRF_TRUSTED_ORIGINS = [f"http://*.{MALL_HOST}", f"https://*.{MALL_HOST}", f"http://{MALL_HOST}"]
+if env("CSRF_TRUSTED_ORIGINS"):
+    CSRF_TRUSTED_ORIGINS += env("CSRF_TRUSTED_ORIGINS", "").split(",")
+
+SHARED_APPS = [
+    "django_tenants",
+    "core.apps.CoreConfig",
+    "tenants.apps.TenantsConfig",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.admin",
+    "rest_framework",
+    "drf_spectacular",
+    "permissions.apps.PermissionsConfig",
+    "merchants.apps.MerchantsConfig",
+    "orders.apps.OrdersConfig",
+    "payments.apps.PaymentsConfig",
+    "support.apps.SupportConfig",
+    "notifications.apps.NotificationsConfig",
+    "reports.apps.ReportsConfig",
+    "storefront.apps.StorefrontConfig",
+    "console.apps.ConsoleConfig",
+]
+# Tables that live in every merchant's schema (the merchant's books).
+TENANT_APPS = [
+    "guardian",
+    "catalog.apps.CatalogConfig",
+    "suborders.apps.SubordersConfig",
+    "fulfillment.apps.FulfillmentConfig",
+]
+INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Merchant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+TEMPLATE_SCHEMA_NAME = "merchant_template"  # cloned for every new merchant, see tenants.services
+PUBLIC_SCHEMA_URLCONF = "config.urls_public"
+ROOT_URLCONF = "config.urls_tenant"
+SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+TENANT_LIMIT_SET_CALLS = True
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+TENANT_MULTIPROCESSING_MAX_PROCESSES = int(env("MALLARD_MIGRATE_PROCESSES", "4"))
+
+MIDDLEWARE = [
+    "core.middleware.RequestIdMiddleware",
+    "tenants.middleware.MerchantRoutingMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "permissions.middleware.MerchantMembershipMiddleware",
+    "core.middleware.DomainErrorPageMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "platform" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "core.context_processors.mallard",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "config.wsgi.application"
+
+_db_url = env("DATABASE_URL")
+if not _db_url:
+    from config.embedded_pg import ensure_database_url
+
+    _db_url = ensure_database_url()
+DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=int(env("DB_CONN_MAX_AGE", "60")))}
+DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASES["default"].setdefault("TEST", {})["NAME"] = env("MALLARD_TEST_DB", "test_mallard")
+
+AUTH_USER_MODEL = "permissions.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+PASSWORD_HASHERS = (
+    ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if env("MALLARD_FAST_HASHER") == "1"  # tests only: PBKDF2 would dominate the suite's run time
+    else ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+)
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+WHITENOISE_USE_FINDERS = True  # serve app static files without a collectstatic step (demo, tests)
+STATICFILES_DIRS = [BASE_DIR / "platform" / "static"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env("REDIS_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_FUNCTION": "core.tenancy.make_cache_key"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_FUNCTION": "core.tenancy.make_cache_key"}
+    )
+}
+
+# Celery: Redis or RabbitMQ in production; with neither configured, the broker is the
+# embedded PostgreSQL itself through kombu's SQLAlchemy transport (nothing extra to install).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL") or REDIS_URL or ("sqla+" + _db_url.replace("postgres://", "postgresql+psycopg://", 1))
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "outbox-relay": {"task": "core.tasks.outbox_relay", "schedule": 5.0},
+}
+
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = BASE_DIR / "var" / "mail"
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Mallard <no-reply@mallard.localhost>")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "permissions.api_auth.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Mallard API",
+    "DESCRIPTION": "Order management for multi-merchant malls. Merchant endpoints are served on the merchant's host.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "core.logging.ContextFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s [schema=%(schema)s req=%(request_id)s] %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"], "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

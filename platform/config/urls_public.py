@@ -1,0 +1,12 @@
+"""URLs of the mall's root host: storefront, operator super-admin, public API."""
+from django.contrib import admin
+from django.urls import include, path
+
+from config.urls_common import common_patterns
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("config.api_public")),
+    path("", include("storefront.urls")),
+    *common_patterns,
+]

@@ -1,0 +1,1 @@
+"""Shared kernel: money, errors, tenancy helpers and guards, the outbox, API helpers."""

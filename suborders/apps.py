@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SubordersConfig(AppConfig):
+    name = "suborders"
+    label = "suborders"

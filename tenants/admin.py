@@ -1,0 +1,55 @@
+from django.contrib import admin, messages
+
+from tenants.models import Domain, Merchant
+
+
+class DomainInline(admin.TabularInline):
+    model = Domain
+    extra = 0
+
+
+@admin.register(Merchant)
+class MerchantAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "schema_name", "status", "created_at")
+    list_filter = ("status",)
+    search_fields = ("name", "slug")
+    readonly_fields = ("schema_name", "created_at")
+    inlines = [DomainInline]
+    actions = ["suspend", "reinstate"]
+    fields = ("name", "slug", "contact_email", "default_currency", "commission_bp", "status", "suspended_reason", "schema_name", "created_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(is_template=False)
+
+    def save_model(self, request, obj, form, change):
+        from merchants.services import merchant_create
+
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = merchant_create(
+            slug=obj.slug, name=obj.name, contact_email=obj.contact_email or None,
+            currency=obj.default_currency, actor=request.user,
+        )
+        obj.pk = created.pk
+        obj.schema_name = created.schema_name
+        obj.refresh_from_db()
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else []
+
+    @admin.action(description="Suspend selected merchants")
+    def suspend(self, request, queryset):
+        from merchants.services import merchant_suspend
+
+        for merchant in queryset:
+            merchant_suspend(merchant=merchant, reason="suspended by operator", actor=request.user)
+        self.message_user(request, f"Suspended {queryset.count()} merchant(s).", messages.SUCCESS)
+
+    @admin.action(description="Reinstate selected merchants")
+    def reinstate(self, request, queryset):
+        from merchants.services import merchant_reinstate
+
+        for merchant in queryset:
+            merchant_reinstate(merchant=merchant, actor=request.user)
+        self.message_user(request, f"Reinstated {queryset.count()} merchant(s).", messages.SUCCESS)
