@@ -31,7 +31,7 @@ class OutboxEvent(models.Model):
         indexes = [
             models.Index(fields=["status", "available_at", "id"], name="outbox_due_idx",
                          condition=models.Q(status="pending")),
-            models.Index(fields=["aggregate_type", "aggregate_id", "id"], name="outbox_aggregate_idx"),
+            models.Index(fields=["schema_name", "aggregate_type", "aggregate_id", "id"], name="outbox_aggregate_idx"),
         ]
 
     def __str__(self) -> str:

@@ -71,7 +71,8 @@ _DUE_SQL = """
     WHERE e.status = 'pending' AND e.available_at <= %s
       AND NOT EXISTS (
         SELECT 1 FROM public.core_outboxevent p
-        WHERE p.aggregate_type = e.aggregate_type AND p.aggregate_id = e.aggregate_id
+        WHERE p.schema_name = e.schema_name AND p.aggregate_type = e.aggregate_type
+          AND p.aggregate_id = e.aggregate_id
           AND p.id < e.id AND p.status = 'pending')
     ORDER BY e.id
     LIMIT %s
