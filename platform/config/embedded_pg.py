@@ -60,7 +60,7 @@ STOP_TIMEOUT = 60.0
 SERVER_CONF = f"""\
 # Written by platform/config/embedded_pg.py -- local development/test server.
 listen_addresses = '{HOST}'
-max_connections = 300
+max_connections = 500
 shared_buffers = 128MB
 fsync = on
 unix_socket_permissions = 0700
@@ -149,6 +149,7 @@ class EmbeddedPostgres:
                 if pid_port is not None:
                     self._set_port(pid_port)
             else:
+                self._write_conf()  # settings follow the code on every start
                 self._start_server()
             self._wait_ready(time.monotonic() + START_TIMEOUT)
             self._ensure_database()
@@ -343,9 +344,12 @@ class EmbeddedPostgres:
             timeout=300,
         )
         conf = self.data_dir / "postgresql.conf"
-        (self.data_dir / CONF_NAME).write_text(SERVER_CONF)
         with conf.open("a") as f:
             f.write(f"\ninclude '{CONF_NAME}'\n")
+        self._write_conf()
+
+    def _write_conf(self) -> None:
+        (self.data_dir / CONF_NAME).write_text(SERVER_CONF)
         if self._as_root:
             kw = self._user_kwargs()
             os.chown(self.data_dir / CONF_NAME, kw["user"], kw["group"])

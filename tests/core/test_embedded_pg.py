@@ -75,7 +75,7 @@ def test_start_stop_restart_keeps_data(base_dir: Path) -> None:
 
     with psycopg.connect(url, autocommit=True) as conn:
         assert conn.execute("select 1").fetchone() == (1,)
-        assert conn.execute("show max_connections").fetchone() == ("300",)
+        assert conn.execute("show max_connections").fetchone() == ("500",)
         assert conn.execute("select current_user, current_database()").fetchone() == (
             "mallard",
             "mallard",
