@@ -86,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.mallard",
+                "merchants.nav.dashboard_nav",
             ],
         },
     },

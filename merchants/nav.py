@@ -1,0 +1,29 @@
+"""The merchant dashboard's navigation: (label, url name, capability). Apps add their pages here."""
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from permissions.roles import roles_allow
+
+DASHBOARD_NAV: list[tuple] = [
+    (_("Products"), "catalog-products", "catalog.view"),
+    (_("Warehouses"), "catalog-warehouses", "stock.view"),
+    (_("Stock"), "catalog-stock", "stock.view"),
+    (_("Import"), "catalog-import", "catalog.edit"),
+    (_("Suborders"), "suborders-list", "suborders.view"),
+    (_("Shipping"), "shipping-rules", "shipping.edit"),
+]
+
+
+def dashboard_nav(request) -> dict:
+    roles = getattr(request, "merchant_roles", None)
+    if not roles:
+        return {}
+    items = []
+    for label, name, cap in DASHBOARD_NAV:
+        if not roles_allow(roles, cap):
+            continue
+        try:
+            items.append({"label": label, "url": reverse(name)})
+        except NoReverseMatch:  # page not built yet
+            continue
+    return {"dashboard_nav": items}
