@@ -24,6 +24,7 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # trigram search on the storefront listing index
     "django.contrib.admin",
     "rest_framework",
     "drf_spectacular",
