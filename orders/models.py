@@ -1,0 +1,150 @@
+"""Carts, checkout orders and their lines, vouchers, and the public mirror of every suborder (public schema).
+
+A public row names a suborder by (merchant_id, suborder_id); the order's status is derived
+from its suborders and its payment (orders.selectors.order_status), never stored twice.
+"""
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Cart(models.Model):
+    token = models.UUIDField(default=uuid.uuid4, unique=True)  # guests' carts live in their session by token
+    shopper = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="carts")
+    currency = models.CharField(max_length=3, default="CNY")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    checked_out_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shopper"], condition=models.Q(checked_out_at__isnull=True, shopper__isnull=False),
+                                    name="one_open_cart_per_shopper"),
+        ]
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    merchant = models.ForeignKey("tenants.Merchant", on_delete=models.CASCADE, related_name="+")
+    variant_id = models.BigIntegerField()
+    quantity = models.PositiveIntegerField()
+    unit_price_seen_minor = models.BigIntegerField()  # the price the shopper saw; checkout refuses if it changed
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cart", "merchant", "variant_id"], name="cart_line_once")]
+        ordering = ["merchant_id", "id"]
+
+
+class Voucher(models.Model):
+    class Kind(models.TextChoices):
+        FIXED = "fixed", "fixed amount"
+        PERCENT = "percent", "percentage"
+
+    code = models.CharField(max_length=40, unique=True)
+    merchant = models.ForeignKey("tenants.Merchant", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                                 help_text="Merchant-funded voucher for this store only; empty = platform-funded, whole order")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount_minor = models.BigIntegerField(default=0)  # FIXED
+    percent_bp = models.PositiveIntegerField(default=0)  # PERCENT, basis points (1500 = 15%)
+    currency = models.CharField(max_length=3, default="CNY")
+    min_spend_minor = models.BigIntegerField(default=0)
+    per_shopper_limit = models.PositiveIntegerField(null=True, blank=True)
+    max_redemptions = models.PositiveIntegerField(null=True, blank=True)
+    redeemed_count = models.PositiveIntegerField(default=0)
+    starts_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(max_redemptions__isnull=True) | models.Q(redeemed_count__lte=models.F("max_redemptions")),
+                                   name="voucher_never_over_redeemed"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Order(models.Model):
+    number = models.CharField(max_length=32, unique=True)
+    shopper = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    email = models.EmailField()
+    currency = models.CharField(max_length=3)
+    subtotal_minor = models.BigIntegerField()
+    shipping_minor = models.BigIntegerField()
+    discount_minor = models.BigIntegerField()
+    total_minor = models.BigIntegerField()
+    shipping_address = models.JSONField()
+    voucher = models.ForeignKey(Voucher, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    idempotency_scope = models.CharField(max_length=200)  # "user:<id>" or "guest:<email>"
+    idempotency_key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()  # unpaid orders are cancelled after this
+    expired_at = models.DateTimeField(null=True, blank=True)  # set by the expiry sweep
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_scope", "idempotency_key"], name="order_idempotency_once"),
+        ]
+        indexes = [
+            models.Index(fields=["expires_at"], name="order_unpaid_due_idx", condition=models.Q(expired_at__isnull=True)),
+        ]
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    merchant = models.ForeignKey("tenants.Merchant", on_delete=models.PROTECT, related_name="+")
+    variant_id = models.BigIntegerField()
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=300)
+    unit_price_minor = models.BigIntegerField()
+    quantity = models.PositiveIntegerField()
+    discount_minor = models.BigIntegerField(default=0)
+    line_total_minor = models.BigIntegerField()
+    commission_bp = models.PositiveIntegerField()  # snapshot of the merchant's rate at checkout
+    commission_minor = models.BigIntegerField()
+    suborder_id = models.BigIntegerField(null=True)  # (merchant_id, suborder_id) names the suborder
+
+    class Meta:
+        ordering = ["id"]
+
+
+class SubOrderMirror(models.Model):
+    """Read copy of each suborder's status and totals for shopper and operator lists."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="suborders")
+    merchant = models.ForeignKey("tenants.Merchant", on_delete=models.PROTECT, related_name="+")
+    suborder_id = models.BigIntegerField()
+    number = models.CharField(max_length=40)
+    status = models.CharField(max_length=24)
+    warehouse_name = models.CharField(max_length=120)
+    shipping_method = models.CharField(max_length=120, blank=True, default="")
+    subtotal_minor = models.BigIntegerField()
+    shipping_minor = models.BigIntegerField()
+    discount_minor = models.BigIntegerField()
+    total_minor = models.BigIntegerField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merchant", "suborder_id"], name="mirror_once_per_suborder")]
+        ordering = ["id"]
+
+
+class VoucherRedemption(models.Model):
+    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="redemptions")
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="voucher_redemption")
+    shopper_key = models.CharField(max_length=200)  # same as the order's idempotency scope
+    discount_minor = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True)  # expired/cancelled order gives the use back
+
+    class Meta:
+        indexes = [models.Index(fields=["voucher", "shopper_key"])]
