@@ -1,0 +1,33 @@
+"""Page decorators: require a merchant capability on the current merchant host, else a 403 page."""
+import functools
+
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from core.tenancy import current_merchant
+from permissions.selectors import user_can
+
+
+def require_capability(capability: str):
+    """`@require_capability("catalog.edit")` on a dashboard view.
+
+    Anonymous users and members of other merchants never get here (the membership middleware
+    stops them first); this refuses a member whose roles lack `capability`, and any request
+    that is not on a merchant host at all.
+    """
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            merchant = current_merchant()
+            if merchant is None or not user_can(user=request.user, merchant=merchant, capability=capability):
+                return render(request, "error.html", {
+                    "title": _("Not allowed"),
+                    "message": _("Your role does not allow this (%(capability)s).") % {"capability": capability},
+                }, status=403)
+            return view(request, *args, **kwargs)
+
+        wrapper.required_capability = capability
+        return wrapper
+
+    return decorate

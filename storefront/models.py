@@ -1,0 +1,50 @@
+"""The public storefront listing index: one row per listed variant of every merchant.
+
+Kept current by the `catalog.listing_changed` outbox handler (storefront.handlers); shoppers'
+pages read only this table, never the merchant schemas.
+"""
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class StockState(models.TextChoices):
+    IN_STOCK = "in_stock", _("In stock")
+    LOW = "low", _("Low stock")
+    OUT = "out", _("Out of stock")
+
+
+class ListingEntry(models.Model):
+    merchant = models.ForeignKey("tenants.Merchant", on_delete=models.CASCADE, related_name="listing_entries")
+    variant_id = models.BigIntegerField()
+    product_id = models.BigIntegerField()
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    options = models.JSONField(default=dict, blank=True)
+    store_name = models.CharField(max_length=120)
+    category = models.CharField(max_length=120, blank=True, default="")
+    price_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    image_url = models.URLField(max_length=500, blank=True, default="")
+    available = models.IntegerField(default=0)
+    stock_state = models.CharField(max_length=10, choices=StockState.choices, default=StockState.OUT)
+    is_listed = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "variant_id"], name="listing_entry_one_per_variant"),
+        ]
+        indexes = [
+            # ILIKE '%term%' on name across all stores uses this trigram index.
+            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="listing_name_trgm"),
+            models.Index(fields=["name", "id"], name="listing_name_order",
+                         condition=models.Q(is_listed=True)),
+            models.Index(fields=["merchant", "category", "name"], name="listing_merchant_category"),
+            models.Index(fields=["category", "name"], name="listing_category"),
+            models.Index(fields=["merchant", "product_id"], name="listing_product"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_name}: {self.name} ({self.sku})"

@@ -1,0 +1,107 @@
+"""Writes to the public listing index. Called by the outbox handler and the rebuild command."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from storefront.models import ListingEntry, StockState
+
+# pg_advisory_xact_lock(class, merchant_id): serialises index writes per merchant so that two
+# relay workers can never write an older snapshot over a newer one.
+_LOCK_CLASS = 4711
+
+_UPDATE_FIELDS = [
+    "product_id", "sku", "name", "options", "store_name", "category", "price_minor", "currency",
+    "image_url", "available", "stock_state", "is_listed", "updated_at",
+]
+
+
+def stock_state_for(*, available: int, low_stock_threshold: int | None) -> str:
+    if available <= 0:
+        return StockState.OUT
+    if low_stock_threshold and available <= low_stock_threshold:
+        return StockState.LOW
+    return StockState.IN_STOCK
+
+
+def _lock_merchant(merchant_id: int) -> None:
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, merchant_id])
+
+
+def _entry_from(merchant, snap: Any, now) -> ListingEntry:
+    available = int(getattr(snap, "available", 0) or 0)
+    return ListingEntry(
+        merchant_id=merchant.pk,
+        variant_id=snap.variant_id,
+        product_id=snap.product_id,
+        sku=snap.sku,
+        name=snap.name,
+        options=getattr(snap, "options", None) or {},
+        store_name=merchant.name,
+        category=getattr(snap, "category", None) or getattr(snap, "category_name", None) or "",
+        price_minor=snap.price_minor,
+        currency=snap.currency,
+        image_url=getattr(snap, "image_url", "") or "",
+        available=max(available, 0),
+        stock_state=stock_state_for(available=available, low_stock_threshold=getattr(snap, "low_stock_threshold", 0)),
+        is_listed=True,
+        updated_at=now,
+    )
+
+
+def listing_sync(*, merchant, variant_ids: Iterable[int], snapshot_reader) -> dict[str, int]:
+    """Make the index agree with the merchant's current catalog for `variant_ids`.
+
+    `snapshot_reader(variant_ids)` returns the current ListingSnapshot rows (it must run in the
+    merchant's schema, i.e. the caller has put the connection there). Listed variants are
+    upserted; variants that are gone or not listed are removed. Reading current state makes the
+    sync idempotent and insensitive to the order events arrive in.
+    """
+    ids = sorted({int(v) for v in variant_ids})
+    if not ids:
+        return {"upserted": 0, "removed": 0}
+    with transaction.atomic():
+        _lock_merchant(merchant.pk)
+        snapshots = snapshot_reader(ids)
+        now = timezone.now()
+        listed = [_entry_from(merchant, s, now) for s in snapshots if getattr(s, "is_listed", True)]
+        listed_ids = {e.variant_id for e in listed}
+        removed, _ = ListingEntry.objects.filter(merchant_id=merchant.pk, variant_id__in=ids).exclude(
+            variant_id__in=listed_ids
+        ).delete()
+        if listed:
+            ListingEntry.objects.bulk_create(
+                listed, batch_size=1000, update_conflicts=True,
+                unique_fields=["merchant", "variant_id"], update_fields=_UPDATE_FIELDS,
+            )
+    return {"upserted": len(listed), "removed": removed}
+
+
+def listing_remove_all(*, merchant) -> int:
+    with transaction.atomic():
+        _lock_merchant(merchant.pk)
+        deleted, _ = ListingEntry.objects.filter(merchant_id=merchant.pk).delete()
+    return deleted
+
+
+def listing_prune(*, merchant, keep_variant_ids: set[int]) -> int:
+    """Remove index rows of variants that no longer exist in the merchant's catalog."""
+    with transaction.atomic():
+        _lock_merchant(merchant.pk)
+        stale = [v for v in ListingEntry.objects.filter(merchant_id=merchant.pk).values_list("variant_id", flat=True)
+                 if v not in keep_variant_ids]
+        deleted = 0
+        for i in range(0, len(stale), 5000):
+            d, _ = ListingEntry.objects.filter(merchant_id=merchant.pk, variant_id__in=stale[i:i + 5000]).delete()
+            deleted += d
+    return deleted
+
+
+def listing_store_rename(*, merchant) -> int:
+    return ListingEntry.objects.filter(merchant_id=merchant.pk).exclude(store_name=merchant.name).update(
+        store_name=merchant.name
+    )
