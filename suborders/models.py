@@ -41,7 +41,6 @@ class SubOrder(models.Model):
 
 class SubOrderLine(models.Model):
     suborder = models.ForeignKey(SubOrder, on_delete=models.CASCADE, related_name="lines")
-    order_line_id = models.BigIntegerField()
     variant_id = models.BigIntegerField()
     sku = models.CharField(max_length=64)
     name = models.CharField(max_length=300)
