@@ -1,0 +1,207 @@
+"""Catalog and stock reads of one merchant: checkout snapshots, availability, listing rows, dashboard lists."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from catalog.models import Category, Product, StockLevel, StockMovement, StockReservation, Variant, Warehouse
+from core.errors import NotFound
+from core.tenancy import merchant_only
+
+
+@dataclass(frozen=True)
+class VariantSnapshot:
+    id: int
+    sku: str
+    name: str  # product name + variant suffix
+    price_minor: int
+    currency: str
+    weight_g: int
+    is_active: bool  # variant active AND product active
+    image_url: str
+
+
+@dataclass(frozen=True)
+class WarehouseStock:
+    warehouse_id: int
+    warehouse_code: str
+    warehouse_name: str
+    region: str
+    priority: int
+    available: int
+
+
+@dataclass(frozen=True)
+class ListingSnapshot:
+    variant_id: int
+    product_id: int
+    sku: str
+    name: str
+    category: str
+    price_minor: int
+    currency: str
+    image_url: str
+    is_listed: bool  # active variant of an active product
+    available: int  # summed over active warehouses
+    low_stock_threshold: int
+
+
+def _name(product_name: str, suffix: str) -> str:
+    return f"{product_name} {suffix}".strip() if suffix else product_name
+
+
+@merchant_only
+def variants_for_checkout(*, variant_ids: list[int]) -> dict[int, VariantSnapshot]:
+    """Live price and state of these variants, one query. Unknown ids are simply absent."""
+    rows = (Variant.objects.filter(pk__in=list(variant_ids))
+            .values_list("id", "sku", "product__name", "name_suffix", "price_minor", "currency", "weight_g",
+                         "is_active", "product__status", "image_url"))
+    return {
+        r[0]: VariantSnapshot(id=r[0], sku=r[1], name=_name(r[2], r[3]), price_minor=r[4], currency=r[5], weight_g=r[6],
+                              is_active=bool(r[7] and r[8] == Product.Status.ACTIVE), image_url=r[9])
+        for r in rows
+    }
+
+
+@merchant_only
+def stock_availability(*, variant_ids: list[int]) -> dict[int, list[WarehouseStock]]:
+    """Available units per active warehouse for each variant, best warehouse first; one query."""
+    rows = (StockLevel.objects.filter(variant_id__in=list(variant_ids), warehouse__is_active=True)
+            .order_by("variant_id", "warehouse__priority", "warehouse_id")
+            .values_list("variant_id", "warehouse_id", "warehouse__code", "warehouse__name", "warehouse__region",
+                         "warehouse__priority", "on_hand", "reserved"))
+    out: dict[int, list[WarehouseStock]] = {int(v): [] for v in variant_ids}
+    for vid, wid, code, name, region, priority, on_hand, reserved in rows:
+        out.setdefault(vid, []).append(WarehouseStock(wid, code, name, region, priority, on_hand - reserved))
+    return out
+
+
+_LISTING_SQL = """
+    SELECT v.id, p.id, v.sku, p.name, v.name_suffix, COALESCE(c.name, ''), v.price_minor, v.currency, v.image_url,
+           (v.is_active AND p.status = 'active'), COALESCE(st.available, 0), v.low_stock_threshold
+    FROM catalog_variant v
+    JOIN catalog_product p ON p.id = v.product_id
+    LEFT JOIN catalog_category c ON c.id = p.category_id
+    LEFT JOIN (
+        SELECT s.variant_id, SUM(s.on_hand - s.reserved) AS available
+        FROM catalog_stocklevel s JOIN catalog_warehouse w ON w.id = s.warehouse_id AND w.is_active
+        WHERE s.variant_id = ANY(%s) GROUP BY s.variant_id
+    ) st ON st.variant_id = v.id
+    WHERE v.id = ANY(%s)
+    ORDER BY v.id
+"""
+
+
+@merchant_only
+def listing_snapshot(*, variant_ids: list[int]) -> list[ListingSnapshot]:
+    """What the public storefront index shows for these variants; one query. Deleted ids are absent."""
+    ids = [int(v) for v in variant_ids]
+    if not ids:
+        return []
+    with connection.cursor() as cur:
+        cur.execute(_LISTING_SQL, [ids, ids])
+        rows = cur.fetchall()
+    return [
+        ListingSnapshot(variant_id=r[0], product_id=r[1], sku=r[2], name=_name(r[3], r[4]), category=r[5],
+                        price_minor=r[6], currency=r[7], image_url=r[8], is_listed=bool(r[9]), available=int(r[10]),
+                        low_stock_threshold=r[11])
+        for r in rows
+    ]
+
+
+@merchant_only
+def low_stock_count() -> int:
+    """How many active variants are at or below their threshold in some warehouse (dashboard badge)."""
+    return (StockLevel.objects.filter(low_alerted=True, variant__is_active=True, warehouse__is_active=True)
+            .values("variant_id").distinct().count())
+
+
+@merchant_only
+def low_stock_list(*, limit: int = 100) -> list[StockLevel]:
+    return list(StockLevel.objects.filter(low_alerted=True, variant__is_active=True, warehouse__is_active=True)
+                .select_related("variant__product", "warehouse").order_by("variant_id", "warehouse_id")[:limit])
+
+
+# ---------------------------------------------------------------- dashboard / API lists
+
+@merchant_only
+def product_list_for_merchant(*, search: str = "", category_id: int | None = None, status: str | None = None) -> QuerySet:
+    """Products matching a name or SKU search, newest first; paginate with a cursor on -id."""
+    qs = Product.objects.select_related("category")
+    search = (search or "").strip()
+    if search:
+        sku_match = Variant.objects.filter(sku__istartswith=search).values("product_id")
+        qs = qs.filter(Q(name__icontains=search) | Q(pk__in=sku_match))
+    if category_id is not None:
+        qs = qs.filter(category_id=category_id)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-id")
+
+
+@merchant_only
+def product_get(*, product_id: int) -> Product:
+    product = Product.objects.select_related("category").prefetch_related("variants").filter(pk=product_id).first()
+    if product is None:
+        raise NotFound(f"No product {product_id}.", field="product_id")
+    return product
+
+
+@merchant_only
+def variant_get(*, variant_id: int) -> Variant:
+    variant = Variant.objects.select_related("product").filter(pk=variant_id).first()
+    if variant is None:
+        raise NotFound(f"No variant {variant_id}.", field="variant_id")
+    return variant
+
+
+@merchant_only
+def variant_get_by_sku(*, sku: str) -> Variant:
+    variant = Variant.objects.select_related("product").filter(sku=sku).first()
+    if variant is None:
+        raise NotFound(f"No variant with SKU {sku!r}.", field="sku")
+    return variant
+
+
+@merchant_only
+def variant_ids_by_sku(*, skus: list[str]) -> dict[str, int]:
+    return dict(Variant.objects.filter(sku__in=list(skus)).values_list("sku", "id"))
+
+
+@merchant_only
+def category_list() -> list[Category]:
+    return list(Category.objects.order_by("name", "id"))
+
+
+@merchant_only
+def warehouse_list(*, active_only: bool = False) -> list[Warehouse]:
+    qs = Warehouse.objects.order_by("priority", "id")
+    if active_only:
+        qs = qs.filter(is_active=True)
+    return list(qs)
+
+
+@merchant_only
+def warehouse_get(*, warehouse_id: int) -> Warehouse:
+    wh = Warehouse.objects.filter(pk=warehouse_id).first()
+    if wh is None:
+        raise NotFound(f"No warehouse {warehouse_id}.", field="warehouse_id")
+    return wh
+
+
+@merchant_only
+def stock_levels_for_variant(*, variant_id: int) -> list[StockLevel]:
+    return list(StockLevel.objects.filter(variant_id=variant_id).select_related("warehouse")
+                .order_by("warehouse__priority", "warehouse_id"))
+
+
+@merchant_only
+def movement_list_for_variant(*, variant_id: int) -> QuerySet:
+    return StockMovement.objects.filter(variant_id=variant_id).select_related("warehouse").order_by("-id")
+
+
+@merchant_only
+def reservation_list_for_owner(*, owner: str) -> list[StockReservation]:
+    return list(StockReservation.objects.filter(owner=owner).order_by("id"))
