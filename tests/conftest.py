@@ -53,10 +53,29 @@ def _build_mall():
     return Mall(acme=merchants["acme"], globex=merchants["globex"], users=users)
 
 
+def _ensure_test_database():
+    """pytest-django only creates the test database when a selected test uses `db`/`live_server`.
+
+    A run selecting only `committed` tests would otherwise write to the development database.
+    """
+    from django.test.utils import setup_databases
+
+    if connection.settings_dict["NAME"] == connection.settings_dict["TEST"]["NAME"]:
+        return None
+    return setup_databases(verbosity=0, interactive=False, aliases={"default"})
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
+        created = _ensure_test_database()
         _build_mall()
+    yield
+    if created is not None:
+        from django.test.utils import teardown_databases
+
+        with django_db_blocker.unblock():
+            teardown_databases(created, verbosity=0)
 
 
 @pytest.fixture(scope="session")
