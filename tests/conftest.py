@@ -23,6 +23,7 @@ _seq = itertools.count(1)
 class Mall:
     acme: object
     globex: object
+    initech: object  # a third store, for three-merchant checkouts
     users: dict  # "acme:owner" -> User, "globex:warehouse" -> User, "shopper" -> User, "operator" -> User
 
 
@@ -39,7 +40,7 @@ def _build_mall():
     template_schema_ensure()
     users = {}
     merchants = {}
-    for slug, name in (("acme", "Acme Outfitters"), ("globex", "Globex Electronics")):
+    for slug, name in (("acme", "Acme Outfitters"), ("globex", "Globex Electronics"), ("initech", "Initech Home")):
         merchant = Merchant.objects.filter(slug=slug).first() or merchant_create(slug=slug, name=name, contact_email=f"owner@{slug}.test")
         merchants[slug] = merchant
         for role in Role.values:
@@ -50,7 +51,7 @@ def _build_mall():
     users["shopper"] = User.objects.filter(email="shopper@example.test").first() or user_create(email="shopper@example.test", password=PASSWORD)
     users["operator"] = User.objects.filter(email="operator@mallard.test").first() or user_create(email="operator@mallard.test", password=PASSWORD, is_staff=True)
     users["nobody"] = User.objects.filter(email="nobody@example.test").first() or user_create(email="nobody@example.test", password=PASSWORD)
-    return Mall(acme=merchants["acme"], globex=merchants["globex"], users=users)
+    return Mall(acme=merchants["acme"], globex=merchants["globex"], initech=merchants["initech"], users=users)
 
 
 def _ensure_test_database():

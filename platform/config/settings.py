@@ -152,6 +152,7 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "core.tasks.outbox_relay", "schedule": 5.0},
+    "expire-unpaid-orders": {"task": "orders.tasks.expire_unpaid_orders", "schedule": 60.0},
     "expire-stock-reservations": {"task": "catalog.tasks.expire_reservations_all", "schedule": 60.0},
 }
 
@@ -186,3 +187,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Checkout
+ORDER_UNPAID_TTL_MINUTES = int(env("ORDER_UNPAID_TTL_MINUTES", "30"))

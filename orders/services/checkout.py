@@ -1,0 +1,292 @@
+"""Checkout: one order, one suborder per merchant per shipping warehouse, ONE transaction.
+
+Order of work (and of locks, so that concurrent checkouts cannot deadlock):
+  1. validate input; an earlier order with the same Idempotency-Key is returned as is;
+  2. one cross-schema read of prices, availability and shipping rules; all arithmetic in
+     orders.pricing (pure);
+  3. BEGIN; INSERT the order (the idempotency unique index serialises duplicates here, before
+     any stock is touched); lock the voucher row; for each merchant in merchant-id order:
+     switch to its schema, insert its suborders and lock/reserve its stock rows in
+     (variant, warehouse) order; back in public: lines, mirror rows, payment, outbox; COMMIT.
+Any failure anywhere rolls back every schema's rows together.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from catalog.cross_schema import checkout_variants_many
+from core.errors import Conflict, MerchantSuspended, OutOfStock, ValidationFailed
+from core.money import percent_of
+from core.outbox import outbox_batch, outbox_emit
+from core.tenancy import in_merchant_schema, platform_only
+from fulfillment.selectors import shipping_rules_many
+from fulfillment.shipping import quote
+from orders.models import Order, OrderLine, SubOrderMirror, Voucher, VoucherRedemption
+from orders.pricing import Line, Shipment, WarehouseOption, apply_discount, order_totals, plan_warehouses, split_shipping
+from orders.validation import MAX_LINES, clean_address, clean_email, clean_quantity
+from payments.models import Payment
+from suborders.services import suborders_create_for_checkout
+from tenants.models import Merchant
+
+FREE_SHIPPING_NAME = "Standard (free)"  # merchants without shipping rules ship free; see docs/decisions
+
+
+@dataclass(frozen=True)
+class CheckoutLine:
+    merchant_id: int
+    variant_id: int
+    quantity: int
+    expected_unit_price_minor: int | None = None  # the price the shopper saw; a change stops checkout
+
+
+@dataclass
+class _MerchantPart:
+    merchant: Merchant
+    lines: list[Line]
+    shipments: list[Shipment]
+    shipping_method: str
+    shipping_minor: int
+
+
+def _request_hash(lines, address, shipping_choices, voucher_code) -> str:
+    canonical = json.dumps({
+        "lines": sorted([ln.merchant_id, ln.variant_id, ln.quantity, ln.expected_unit_price_minor] for ln in lines),
+        "address": address, "shipping": sorted((shipping_choices or {}).items()), "voucher": voucher_code or "",
+    }, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _order_number() -> str:
+    return timezone.now().strftime("%y%m%d") + "-" + secrets.token_hex(4).upper()
+
+
+def _existing(scope: str, key: str, request_hash: str) -> Order | None:
+    order = Order.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
+    if order is not None and order.request_hash != request_hash:
+        raise Conflict(_("This Idempotency-Key was already used for a different checkout."),
+                       field="Idempotency-Key", code="idempotency_key_reused")
+    return order
+
+
+def _merge_lines(lines: list[CheckoutLine]) -> tuple[list[CheckoutLine], dict[tuple[int, int], int]]:
+    merged: dict[tuple[int, int], CheckoutLine] = {}
+    first_index: dict[tuple[int, int], int] = {}
+    for i, ln in enumerate(lines):
+        key = (ln.merchant_id, ln.variant_id)
+        qty = clean_quantity(ln.quantity, field=f"lines[{i}].quantity")
+        if key in merged:
+            prev = merged[key]
+            merged[key] = CheckoutLine(ln.merchant_id, ln.variant_id, clean_quantity(prev.quantity + qty, field=f"lines[{i}].quantity"),
+                                       prev.expected_unit_price_minor)
+        else:
+            merged[key] = CheckoutLine(ln.merchant_id, ln.variant_id, qty, ln.expected_unit_price_minor)
+            first_index[key] = i
+    return list(merged.values()), first_index
+
+
+def _price_merchant(merchant: Merchant, clines: list[tuple[int, CheckoutLine]], catalog: dict, rules: list,
+                    region: str, choice: int | None, currency: str) -> _MerchantPart:
+    lines: list[Line] = []
+    changed = []
+    for index, cl in clines:
+        snap = catalog.get(cl.variant_id)
+        if snap is None or not snap.is_active:
+            raise ValidationFailed(_("Line %(n)s: product %(v)s is not sold by %(store)s (unknown or inactive).")
+                                   % {"n": index + 1, "v": cl.variant_id, "store": merchant.name}, field=f"lines[{index}].variant_id")
+        if snap.currency != currency:
+            raise ValidationFailed(_("Line %(n)s is priced in %(c)s; this checkout is in %(o)s.")
+                                   % {"n": index + 1, "c": snap.currency, "o": currency}, field=f"lines[{index}]")
+        if cl.expected_unit_price_minor is not None and cl.expected_unit_price_minor != snap.price_minor:
+            changed.append({"line": index, "sku": snap.sku, "expected_minor": cl.expected_unit_price_minor, "price_minor": snap.price_minor})
+        lines.append(Line(index=index, merchant_id=merchant.pk, variant_id=cl.variant_id, sku=snap.sku, name=snap.name,
+                          unit_price_minor=snap.price_minor, quantity=cl.quantity, weight_g=snap.weight_g,
+                          commission_bp=merchant.commission_bp))
+    if changed:
+        first = changed[0]
+        raise Conflict(_("The price of %(sku)s changed from %(old)s to %(new)s (minor units); review your cart.")
+                       % {"sku": first["sku"], "old": first["expected_minor"], "new": first["price_minor"]},
+                       field=f"lines[{first['line']}].expected_unit_price_minor", code="price_changed",
+                       details={"changed": changed})
+    warehouses: dict[int, WarehouseOption] = {}
+    for ln in lines:
+        for wid, (wname, prio, available) in catalog[ln.variant_id].stock.items():
+            opt = warehouses.get(wid) or WarehouseOption(wid, wname, prio, {})
+            opt.available[ln.variant_id] = available
+            warehouses[wid] = opt
+    plan, unplaced = plan_warehouses(lines, list(warehouses.values()))
+    if unplaced:
+        ln = unplaced[0]
+        best = max((w.available.get(ln.variant_id, 0) for w in warehouses.values()), default=0)
+        raise OutOfStock(_("Line %(n)s: %(sku)s — %(req)s requested, %(avail)s available.")
+                         % {"n": ln.index + 1, "sku": ln.sku, "req": ln.quantity, "avail": best},
+                         field=f"lines[{ln.index}].quantity",
+                         details={"sku": ln.sku, "requested": ln.quantity, "available": best})
+    shipments = [Shipment(merchant.pk, wh.warehouse_id, wh.name, reason, list(wl)) for wh, wl, reason in plan]
+    subtotal = sum(ln.gross_minor for ln in lines)
+    weight = sum(ln.weight_g * ln.quantity for ln in lines)
+    if not rules:
+        method, cost = FREE_SHIPPING_NAME, 0
+    else:
+        quotes = [q for q in (quote(r, subtotal_minor=subtotal, weight_g=weight, region=region) for r in rules) if q]
+        if not quotes:
+            raise ValidationFailed(_("%(store)s does not ship to %(region)s.") % {"store": merchant.name, "region": region},
+                                   field="shipping_address.region")
+        if choice is not None:
+            picked = [q for q in quotes if q.rule_id == choice]
+            if not picked:
+                raise ValidationFailed(_("Shipping method %(id)s is not available from %(store)s for this address.")
+                                       % {"id": choice, "store": merchant.name}, field=f"shipping_methods.{merchant.slug}")
+            chosen = picked[0]
+        else:
+            chosen = min(quotes, key=lambda q: (q.cost_minor, q.rule_id))
+        method, cost = chosen.name, chosen.cost_minor
+    return _MerchantPart(merchant, lines, shipments, method, cost)
+
+
+def _voucher_apply(*, code: str, parts: list[_MerchantPart], scope: str, currency: str, now) -> tuple[Voucher, int]:
+    """Lock the voucher, check every rule, spread its discount; the caller records the redemption."""
+    voucher = Voucher.objects.select_for_update().filter(code=code.strip().upper()).first()
+    if voucher is None or not voucher.is_active:
+        raise ValidationFailed(_("Voucher %(code)s does not exist.") % {"code": code}, field="voucher_code", code="voucher_invalid")
+    if voucher.starts_at > now or (voucher.expires_at and voucher.expires_at <= now):
+        raise ValidationFailed(_("Voucher %(code)s is not valid now.") % {"code": voucher.code}, field="voucher_code", code="voucher_expired")
+    if voucher.currency != currency:
+        raise ValidationFailed(_("Voucher %(code)s is for %(c)s prices.") % {"code": voucher.code, "c": voucher.currency}, field="voucher_code")
+    if voucher.max_redemptions is not None and voucher.redeemed_count >= voucher.max_redemptions:
+        raise Conflict(_("Voucher %(code)s has run out.") % {"code": voucher.code}, field="voucher_code", code="voucher_exhausted")
+    if voucher.per_shopper_limit is not None:
+        used = VoucherRedemption.objects.filter(voucher=voucher, shopper_key=scope, released_at__isnull=True).count()
+        if used >= voucher.per_shopper_limit:
+            raise Conflict(_("You have already used voucher %(code)s.") % {"code": voucher.code}, field="voucher_code",
+                           code="voucher_limit_reached")
+    applicable = [ln for p in parts if voucher.merchant_id in (None, p.merchant.pk) for ln in p.lines]
+    base = sum(ln.gross_minor for ln in applicable)
+    if not applicable:
+        raise ValidationFailed(_("Voucher %(code)s does not apply to anything in this cart.") % {"code": voucher.code}, field="voucher_code")
+    if base < voucher.min_spend_minor:
+        raise ValidationFailed(_("Voucher %(code)s needs a spend of at least %(min)s (minor units).")
+                               % {"code": voucher.code, "min": voucher.min_spend_minor}, field="voucher_code", code="voucher_min_spend")
+    amount = voucher.amount_minor if voucher.kind == Voucher.Kind.FIXED else percent_of(base, voucher.percent_bp)
+    amount = min(amount, base)
+    apply_discount(applicable, amount, platform_funded=voucher.merchant_id is None)
+    return voucher, amount
+
+
+@platform_only
+def order_checkout(
+    *, shopper, email: str | None, lines: list[CheckoutLine], shipping_address: dict,
+    idempotency_key: str, shipping_choices: dict[int, int] | None = None, voucher_code: str | None = None,
+    currency: str = "CNY", cart=None,
+) -> tuple[Order, bool]:
+    """Place an order. Returns (order, created); a retried request returns the first order with created=False."""
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 200:
+        raise ValidationFailed(_("An Idempotency-Key (1–200 characters) is required."), field="Idempotency-Key")
+    if shopper is not None and getattr(shopper, "is_authenticated", False):
+        email = shopper.email
+        scope = f"user:{shopper.pk}"
+    else:
+        shopper = None
+        email = clean_email(email)
+        scope = f"guest:{email}"
+    if not lines:
+        raise ValidationFailed(_("The cart is empty."), field="lines", code="empty_cart")
+    if len(lines) > MAX_LINES:
+        raise ValidationFailed(_("At most %(n)s lines per order.") % {"n": MAX_LINES}, field="lines")
+    address = clean_address(shipping_address)
+    voucher_code = (voucher_code or "").strip() or None
+    request_hash = _request_hash(lines, address, shipping_choices, voucher_code)
+    existing = _existing(scope, key, request_hash)
+    if existing is not None:
+        return existing, False
+
+    merged, first_index = _merge_lines(lines)
+    merchant_ids = sorted({ln.merchant_id for ln in merged})
+    merchants = {m.pk: m for m in Merchant.objects.filter(pk__in=merchant_ids, is_template=False)}
+    for ln in merged:
+        m = merchants.get(ln.merchant_id)
+        if m is None:
+            raise ValidationFailed(_("Line %(n)s: unknown store %(id)s.") % {"n": first_index[(ln.merchant_id, ln.variant_id)] + 1, "id": ln.merchant_id},
+                                   field=f"lines[{first_index[(ln.merchant_id, ln.variant_id)]}].merchant_id")
+        if not m.is_active:
+            raise MerchantSuspended(_("%(store)s is closed at the moment; remove its items to check out.") % {"store": m.name},
+                                    field=f"lines[{first_index[(ln.merchant_id, ln.variant_id)]}].merchant_id")
+    by_merchant: dict[int, list[tuple[int, CheckoutLine]]] = {mid: [] for mid in merchant_ids}
+    for ln in merged:
+        by_merchant[ln.merchant_id].append((first_index[(ln.merchant_id, ln.variant_id)], ln))
+    schemas = {merchants[mid].schema_name: [cl.variant_id for _, cl in by_merchant[mid]] for mid in merchant_ids}
+    catalogs = checkout_variants_many(wanted=schemas)
+    rules = shipping_rules_many(schemas=list(schemas))
+    choices = shipping_choices or {}
+    parts = [
+        _price_merchant(merchants[mid], by_merchant[mid], catalogs[merchants[mid].schema_name], rules[merchants[mid].schema_name],
+                        address["region"], choices.get(mid), currency)
+        for mid in merchant_ids
+    ]
+
+    now = timezone.now()
+    expires_at = now + timedelta(minutes=settings.ORDER_UNPAID_TTL_MINUTES)
+    try:
+        with transaction.atomic(), outbox_batch():
+            voucher = discount = None
+            if voucher_code:  # locks the voucher row first: redemptions are counted under it
+                voucher, discount = _voucher_apply(code=voucher_code, parts=parts, scope=scope, currency=currency, now=now)
+            for part in parts:
+                split_shipping(part.shipments, part.shipping_minor)
+            totals = order_totals([s for part in parts for s in part.shipments])
+            order = Order.objects.create(
+                number=_order_number(), shopper=shopper, email=email, currency=currency, voucher=voucher,
+                shipping_address=address, idempotency_scope=scope, idempotency_key=key,
+                request_hash=request_hash, created_at=now, expires_at=expires_at, **totals,
+            )
+            all_shipments: list[tuple[Merchant, Shipment, object]] = []
+            for part in parts:  # merchant-id order: the lock order across schemas
+                with in_merchant_schema(part.merchant):
+                    created = suborders_create_for_checkout(
+                        order=order, shipments=part.shipments, shipping_method=part.shipping_method,
+                        shipping_address=address, reservation_expires_at=expires_at + timedelta(minutes=15), actor=shopper,
+                    )
+                all_shipments += [(part.merchant, s, so) for s, so in zip(part.shipments, created, strict=True)]
+            OrderLine.objects.bulk_create([
+                OrderLine(order=order, merchant_id=m.pk, variant_id=ln.variant_id, sku=ln.sku, name=ln.name,
+                          unit_price_minor=ln.unit_price_minor, quantity=ln.quantity, discount_minor=ln.discount_minor,
+                          line_total_minor=ln.total_minor, commission_bp=ln.commission_bp,
+                          commission_minor=ln.commission_minor, suborder_id=so.pk)
+                for m, s, so in all_shipments for ln in s.lines
+            ])
+            SubOrderMirror.objects.bulk_create([
+                SubOrderMirror(order=order, merchant_id=m.pk, suborder_id=so.pk, number=so.number, status=so.status,
+                               warehouse_name=so.warehouse_name, shipping_method=so.shipping_method,
+                               subtotal_minor=so.subtotal_minor, shipping_minor=so.shipping_minor,
+                               discount_minor=so.discount_minor, total_minor=so.total_minor, updated_at=now)
+                for m, s, so in all_shipments
+            ])
+            if voucher is not None:
+                Voucher.objects.filter(pk=voucher.pk).update(redeemed_count=voucher.redeemed_count + 1)
+                VoucherRedemption.objects.create(voucher=voucher, order=order, shopper_key=scope, discount_minor=discount)
+            Payment.objects.create(order=order, gateway="sandbox", amount_minor=order.total_minor, currency=currency)
+            if cart is not None:
+                from orders.models import Cart
+
+                Cart.objects.filter(pk=cart.pk).update(checked_out_at=now)
+            outbox_emit(topic="order.placed", aggregate_type="order", aggregate_id=order.pk,
+                        payload={"number": order.number, "email": email, "total_minor": order.total_minor, "currency": currency,
+                                 "suborders": [[m.pk, so.pk] for m, _, so in all_shipments]})
+    except IntegrityError as exc:
+        if "order_idempotency_once" not in str(exc):
+            raise
+        # A concurrent identical request committed first: answer with its order.
+        existing = _existing(scope, key, request_hash)
+        if existing is None:
+            raise
+        return existing, False
+    return order, True
