@@ -1,6 +1,25 @@
+from django import forms
 from django.contrib import admin, messages
 
 from tenants.models import Domain, Merchant
+
+
+class MerchantAdminForm(forms.ModelForm):
+    """Checks the slug the way merchant_create will, so a bad slug is a form error, not an error page."""
+
+    class Meta:
+        model = Merchant
+        fields = "__all__"
+
+    def clean_slug(self):
+        from merchants.services import RESERVED_SLUGS, SLUG_RE
+
+        slug = (self.cleaned_data.get("slug") or "").strip().lower()
+        if self.instance.pk is None and (not SLUG_RE.match(slug) or slug in RESERVED_SLUGS):
+            raise forms.ValidationError(
+                "3–40 lowercase letters, digits or hyphens, starting with a letter; not a reserved word."
+            )
+        return slug
 
 
 class DomainInline(admin.TabularInline):
@@ -10,10 +29,13 @@ class DomainInline(admin.TabularInline):
 
 @admin.register(Merchant)
 class MerchantAdmin(admin.ModelAdmin):
+    form = MerchantAdminForm
     list_display = ("name", "slug", "schema_name", "status", "created_at")
     list_filter = ("status",)
     search_fields = ("name", "slug")
-    readonly_fields = ("schema_name", "created_at")
+    def get_readonly_fields(self, request, obj=None):
+        # The slug names the schema and the host: fixed once the merchant exists.
+        return ("slug", "schema_name", "created_at") if obj else ("schema_name", "created_at")
     inlines = [DomainInline]
     actions = ["suspend", "reinstate"]
     fields = ("name", "slug", "contact_email", "default_currency", "commission_bp", "status", "suspended_reason", "schema_name", "created_at")
@@ -31,6 +53,8 @@ class MerchantAdmin(admin.ModelAdmin):
             slug=obj.slug, name=obj.name, contact_email=obj.contact_email or None,
             currency=obj.default_currency, actor=request.user,
         )
+        if obj.commission_bp != created.commission_bp:
+            Merchant.objects.filter(pk=created.pk).update(commission_bp=obj.commission_bp)
         obj.pk = created.pk
         obj.schema_name = created.schema_name
         obj.refresh_from_db()

@@ -6,6 +6,7 @@ from config.urls_common import common_patterns
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("console/", include("console.urls")),
     path("api/v1/", include("config.api_public")),
     path("", include("storefront.urls")),
     *common_patterns,
