@@ -171,6 +171,18 @@ def variant_ids_by_sku(*, skus: list[str]) -> dict[str, int]:
 
 
 @merchant_only
+def variant_ids_by_id(*, ids: list[int]) -> dict[int, int]:
+    """The ids among `ids` that exist (id -> id)."""
+    return {i: i for i in Variant.objects.filter(pk__in=list(ids)).values_list("id", flat=True)}
+
+
+@merchant_only
+def warehouse_id_by(*, warehouse_id: int | None = None, code: str | None = None) -> int | None:
+    qs = Warehouse.objects.filter(pk=warehouse_id) if warehouse_id is not None else Warehouse.objects.filter(code__iexact=code or "")
+    return qs.values_list("id", flat=True).first()
+
+
+@merchant_only
 def category_list() -> list[Category]:
     return list(Category.objects.order_by("name", "id"))
 
