@@ -31,7 +31,15 @@ from core.tenancy import in_merchant_schema, platform_only
 from fulfillment.selectors import shipping_rules_many
 from fulfillment.shipping import quote
 from orders.models import Order, OrderLine, SubOrderMirror, Voucher, VoucherRedemption
-from orders.pricing import Line, Shipment, WarehouseOption, apply_discount, order_totals, plan_warehouses, split_shipping
+from orders.pricing import (
+    Line,
+    Shipment,
+    WarehouseOption,
+    apply_discount,
+    order_totals,
+    plan_warehouses,
+    split_shipping,
+)
 from orders.validation import MAX_LINES, clean_address, clean_email, clean_quantity
 from payments.models import Payment
 from suborders.services import suborders_create_for_checkout

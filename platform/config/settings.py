@@ -28,6 +28,7 @@ SHARED_APPS = [
     "django.contrib.admin",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "permissions.apps.PermissionsConfig",
     "merchants.apps.MerchantsConfig",
     "orders.apps.OrdersConfig",
@@ -176,6 +177,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Order management for multi-merchant malls. Merchant endpoints are served on the merchant's host.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 LOGGING = {

@@ -11,18 +11,20 @@ from core.errors import DomainError
 log = logging.getLogger("mallard.api")
 
 
-def _first_error(detail, prefix=""):
+def _first_error(detail, path=()):
+    """The first error in DRF's nested detail, as ("lines.0.quantity", "A valid integer is required.")."""
     if isinstance(detail, dict):
         for key, value in detail.items():
-            field = key if key != "non_field_errors" else None
-            inner_field, msg = _first_error(value, f"{prefix}{key}." if field else prefix)
-            return (inner_field or (f"{prefix}{key}" if field else None)), msg
-    if isinstance(detail, list) and detail:
+            sub = path if key == "non_field_errors" else (*path, str(key))
+            return _first_error(value, sub)
+    if isinstance(detail, list):
         for i, item in enumerate(detail):
-            if item:
-                f, msg = _first_error(item, prefix + f"{i}." if isinstance(item, dict) else prefix)
-                return f, msg
-    return None, str(detail)
+            if not item:
+                continue
+            if isinstance(item, dict | list) and not (isinstance(item, list) and all(isinstance(x, str) for x in item)):
+                return _first_error(item, (*path, str(i)) if isinstance(item, dict) else path)
+            return _first_error(item, path)
+    return (".".join(path) or None), str(detail)
 
 
 def exception_handler(exc, context):
@@ -40,6 +42,9 @@ def exception_handler(exc, context):
         return Response(body, status=400)
     if isinstance(exc, drf_exc.APIException):
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
-        return Response({"code": code, "message": str(exc.detail)}, status=exc.status_code)
+        headers = {"WWW-Authenticate": exc.auth_header} if getattr(exc, "auth_header", None) else None
+        if getattr(exc, "wait", None):
+            headers = {**(headers or {}), "Retry-After": str(int(exc.wait))}
+        return Response({"code": code, "message": str(exc.detail)}, status=exc.status_code, headers=headers)
     log.exception("unhandled API error")
     return Response({"code": "server_error", "message": "Something went wrong on our side; it has been logged."}, status=500)
