@@ -11,6 +11,7 @@ DASHBOARD_NAV: list[tuple] = [
     (_("Import"), "catalog-import", "catalog.edit"),
     (_("Suborders"), "suborders-list", "suborders.view"),
     (_("Shipping"), "shipping-rules", "shipping.edit"),
+    (_("API tokens"), "account-tokens", "tokens.manage"),
 ]
 
 

@@ -5,8 +5,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.tenancy import current_merchant
-from permissions.selectors import membership_roles
-from permissions.services import api_token_create
+from permissions.selectors import api_token_get_for_user, api_tokens_for_user, membership_roles
+from permissions.services import api_token_create, api_token_revoke
 
 
 class MeOutput(serializers.Serializer):
@@ -40,10 +40,32 @@ class TokenCreateOutput(serializers.Serializer):
     token = serializers.CharField(help_text="Shown once; only its hash is stored.")
 
 
+class TokenOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
 class TokenCreateView(APIView):
+    """POST creates a token; GET lists mine (one URL for the collection, as REST clients expect)."""
+
+    @extend_schema(responses=TokenOutput(many=True), summary="My API tokens (secrets are never shown again)")
+    def get(self, request):
+        return Response(TokenOutput(api_tokens_for_user(user=request.user), many=True).data)
+
     @extend_schema(request=TokenCreateInput, responses={201: TokenCreateOutput}, summary="Create a personal API token")
     def post(self, request):
         data = TokenCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         token, secret = api_token_create(user=request.user, name=data.validated_data["name"])
         return Response(TokenCreateOutput({"id": token.pk, "name": token.name, "token": secret}).data, status=201)
+
+
+class TokenRevokeView(APIView):
+    @extend_schema(request=None, responses={204: None}, summary="Revoke one of my API tokens")
+    def delete(self, request, token_id: int):
+        api_token_revoke(token=api_token_get_for_user(user=request.user, token_id=token_id))
+        return Response(status=204)

@@ -38,3 +38,17 @@ def api_token_authenticate(secret: str):
     if token.last_used_at is None or (timezone.now() - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return token
+
+
+def api_tokens_for_user(*, user):
+    """The user's tokens, newest first, revoked ones included (shown as revoked)."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def api_token_get_for_user(*, user, token_id) -> ApiToken:
+    from core.errors import NotFound
+
+    token = ApiToken.objects.filter(user=user, pk=token_id).first()
+    if token is None:
+        raise NotFound("No such API token.", field="token")
+    return token

@@ -1,11 +1,18 @@
-"""Sign-in and sign-out pages, on the mall host and on every merchant host."""
+"""Sign-in and sign-out pages and the API tokens page, on the mall host and on every merchant host."""
 from django import forms
+from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
+
+from core.errors import NotFound, ValidationFailed
+from core.tenancy import current_merchant
+from permissions.selectors import api_token_get_for_user, api_tokens_for_user, membership_roles, user_can
+from permissions.services import api_token_create, api_token_revoke
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -22,3 +29,42 @@ class MallardLoginView(LoginView):
 def logout_view(request):
     logout(request)
     return redirect("/")
+
+
+def _tokens_context(request) -> tuple[str, dict] | None:
+    """The base template for this host, or None when the user may not manage tokens here."""
+    merchant = current_merchant()
+    if merchant is None:
+        return "base.html", {}
+    # /accounts/ is open on merchant hosts (for the login page), so membership is checked here.
+    if not user_can(user=request.user, merchant=merchant, capability="tokens.manage"):
+        return None
+    request.merchant_roles = membership_roles(user=request.user, merchant=merchant)
+    return "merchants/base_dashboard.html", {"merchant": merchant}
+
+
+@login_required
+def api_tokens(request):
+    """List, create and revoke the signed-in user's API tokens. A new secret is shown once."""
+    found = _tokens_context(request)
+    if found is None:
+        return render(request, "error.html", {
+            "title": _("Not allowed"),
+            "message": _("Only owners and managers of this store manage API tokens here."),
+        }, status=403)
+    base_template, extra = found
+    context = {"base_template": base_template, "new_secret": None, "error": None, **extra}
+    if request.method == "POST":
+        try:
+            if "revoke" in request.POST:
+                token = api_token_get_for_user(user=request.user, token_id=request.POST.get("revoke") or 0)
+                api_token_revoke(token=token)
+                messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
+                return redirect("account-tokens")
+            token, secret = api_token_create(user=request.user, name=request.POST.get("name", ""))
+            context["new_secret"] = secret
+            context["new_token"] = token
+        except (ValidationFailed, NotFound) as exc:
+            context["error"] = exc.message
+    context["tokens"] = api_tokens_for_user(user=request.user)
+    return render(request, "permissions/tokens.html", context, status=400 if context["error"] else 200)
