@@ -249,3 +249,26 @@ def test_journal_check_detects_and_repairs_drift(mall, make_stock):
         assert [(d.on_hand, d.journal_on_hand, d.repaired) for d in repaired] == [(12, 10, True)]
         assert journal(v, w) == (12, 0)
         assert [d for d in stock_journal_check() if d.variant_id == v.pk] == []
+
+
+def test_stock_check_command_reports_and_repairs(mall, make_stock):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    with in_merchant_schema(mall.acme):
+        (v,), (w,) = make_stock(qty=4)
+        StockLevel.objects.filter(variant=v, warehouse=w).update(on_hand=3)
+    out = StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("stock_check", "--schema", "m_acme", stdout=out)
+    assert exit_.value.code == 1
+    assert f"SKU {v.sku} @ {w.code}: level on_hand=3 reserved=0, journal on_hand=4 reserved=0" in out.getvalue()
+    out = StringIO()
+    call_command("stock_check", "--schema", "m_acme", "--repair", stdout=out)
+    assert "-> repaired" in out.getvalue()
+    with in_merchant_schema(mall.acme):
+        assert journal(v, w) == (3, 0)
+    out = StringIO()
+    call_command("stock_check", "--schema", "m_acme", stdout=out)
+    assert out.getvalue().strip().endswith("0 drift(s) found")
