@@ -3,6 +3,7 @@ import re
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from core.errors import ValidationFailed
 from core.outbox import outbox_emit
@@ -23,13 +24,13 @@ def merchant_create(*, slug: str, name: str, contact_email: str | None = None, c
     name = (name or "").strip()
     if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS:
         raise ValidationFailed(
-            "Slug must be 3–40 lowercase letters, digits or hyphens, start with a letter, and not be reserved.",
+            _("Slug must be 3–40 lowercase letters, digits or hyphens, start with a letter, and not be reserved."),
             field="slug",
         )
     if not name:
-        raise ValidationFailed("Name is required.", field="name")
+        raise ValidationFailed(_("Name is required."), field="name")
     if Merchant.objects.filter(slug=slug).exists():
-        raise ValidationFailed(f"A merchant with slug {slug!r} already exists.", field="slug")
+        raise ValidationFailed(_("A merchant with slug “%(slug)s” already exists.") % {"slug": slug}, field="slug")
     schema_name = "m_" + slug.replace("-", "_")
     # Schema DDL and the rows commit together: a failure leaves neither behind.
     with transaction.atomic():

@@ -1,4 +1,6 @@
 """DRF authentication by personal API token and permission classes by merchant capability."""
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from rest_framework import authentication, exceptions, permissions
 
 from core.tenancy import current_merchant
@@ -13,10 +15,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0] not in ("Bearer", "Token"):
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
+            raise exceptions.AuthenticationFailed(_("Authorization header must be 'Bearer <token>'."))
         token = api_token_authenticate(header[1])
         if token is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked API token."))
         return token.user, token
 
     def authenticate_header(self, request):
@@ -29,7 +31,7 @@ class MerchantCapability(permissions.BasePermission):
     Views set `required_capability`, or `capabilities = {"GET": ..., "POST": ...}`.
     """
 
-    message = "You do not have access to this merchant."
+    message = _lazy("You do not have access to this merchant.")
 
     def has_permission(self, request, view):
         merchant = current_merchant()
@@ -38,7 +40,7 @@ class MerchantCapability(permissions.BasePermission):
         caps = getattr(view, "capabilities", None)
         capability = caps.get(request.method, caps.get("*")) if caps else getattr(view, "required_capability", "dashboard.view")
         if not user_can(user=request.user, merchant=merchant, capability=capability):
-            self.message = f"Your role at {merchant.name} does not allow {capability}."
+            self.message = _("Your role at %(name)s does not allow %(capability)s.") % {"name": merchant.name, "capability": capability}
             return False
         return True
 

@@ -2,6 +2,7 @@
 import hashlib
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from permissions.models import ApiToken, Membership
 from permissions.roles import roles_allow
@@ -50,5 +51,5 @@ def api_token_get_for_user(*, user, token_id) -> ApiToken:
 
     token = ApiToken.objects.filter(user=user, pk=token_id).first()
     if token is None:
-        raise NotFound("No such API token.", field="token")
+        raise NotFound(_("No such API token."), field="token")
     return token

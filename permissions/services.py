@@ -4,6 +4,7 @@ import secrets
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import ValidationFailed
 from core.tenancy import current_schema, in_public_schema
@@ -16,10 +17,10 @@ TOKEN_PREFIX = "mlt_"
 def user_create(*, email: str, password: str | None, full_name: str = "", is_staff: bool = False) -> User:
     email = (email or "").strip().lower()
     if "@" not in email:
-        raise ValidationFailed("Enter a valid email address.", field="email")
+        raise ValidationFailed(_("Enter a valid email address."), field="email")
     with in_public_schema():
         if User.objects.filter(email=email).exists():
-            raise ValidationFailed(f"A user with email {email} already exists.", field="email")
+            raise ValidationFailed(_("A user with email %(email)s already exists.") % {"email": email}, field="email")
         user = User.objects.create_user(email, password, full_name=full_name, is_staff=is_staff, is_superuser=is_staff)
     return user
 
@@ -27,7 +28,7 @@ def user_create(*, email: str, password: str | None, full_name: str = "", is_sta
 def membership_grant(*, user: User, merchant, roles: list[str], actor: User | None = None) -> Membership:
     bad = [r for r in roles if r not in ALL_ROLES]
     if bad or not roles:
-        raise ValidationFailed(f"Unknown role(s): {', '.join(bad) or '(none given)'}.", field="roles")
+        raise ValidationFailed(_("Unknown role(s): %(roles)s.") % {"roles": ", ".join(bad) or _("(none given)")}, field="roles")
     with in_public_schema(), transaction.atomic():
         membership, created = Membership.objects.select_for_update().get_or_create(
             user=user, merchant=merchant, defaults={"roles": sorted(set(roles))}
@@ -46,7 +47,7 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token; returns it and the secret, which is never stored in clear."""
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed("Give the token a name.", field="name")
+        raise ValidationFailed(_("Give the token a name."), field="name")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with in_public_schema():
         token = ApiToken.objects.create(

@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from tenants.models import Domain, Merchant
 
@@ -9,7 +11,7 @@ class MerchantAdminForm(forms.ModelForm):
 
     class Meta:
         model = Merchant
-        fields = "__all__"
+        fields = ("name", "slug", "contact_email", "default_currency", "commission_bp", "status", "suspended_reason")
 
     def clean_slug(self):
         from merchants.services import RESERVED_SLUGS, SLUG_RE
@@ -17,7 +19,7 @@ class MerchantAdminForm(forms.ModelForm):
         slug = (self.cleaned_data.get("slug") or "").strip().lower()
         if self.instance.pk is None and (not SLUG_RE.match(slug) or slug in RESERVED_SLUGS):
             raise forms.ValidationError(
-                "3–40 lowercase letters, digits or hyphens, starting with a letter; not a reserved word."
+                _("3–40 lowercase letters, digits or hyphens, starting with a letter; not a reserved word.")
             )
         return slug
 
@@ -62,18 +64,18 @@ class MerchantAdmin(admin.ModelAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj else []
 
-    @admin.action(description="Suspend selected merchants")
+    @admin.action(description=_lazy("Suspend selected merchants"))
     def suspend(self, request, queryset):
         from merchants.services import merchant_suspend
 
         for merchant in queryset:
-            merchant_suspend(merchant=merchant, reason="suspended by operator", actor=request.user)
-        self.message_user(request, f"Suspended {queryset.count()} merchant(s).", messages.SUCCESS)
+            merchant_suspend(merchant=merchant, reason=_("suspended by operator"), actor=request.user)
+        self.message_user(request, _("Suspended %(count)d merchant(s).") % {"count": queryset.count()}, messages.SUCCESS)
 
-    @admin.action(description="Reinstate selected merchants")
+    @admin.action(description=_lazy("Reinstate selected merchants"))
     def reinstate(self, request, queryset):
         from merchants.services import merchant_reinstate
 
         for merchant in queryset:
             merchant_reinstate(merchant=merchant, actor=request.user)
-        self.message_user(request, f"Reinstated {queryset.count()} merchant(s).", messages.SUCCESS)
+        self.message_user(request, _("Reinstated %(count)d merchant(s).") % {"count": queryset.count()}, messages.SUCCESS)

@@ -1,5 +1,6 @@
 """Reads of merchants and their domains."""
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from core.errors import NotFound
 from tenants.models import Merchant
@@ -16,7 +17,7 @@ def merchant_get_by_slug(slug: str) -> Merchant:
     try:
         return Merchant.objects.get(slug=slug, is_template=False)
     except Merchant.DoesNotExist:
-        raise NotFound(f"No merchant {slug!r}.", field="merchant") from None
+        raise NotFound(_("No store “%(slug)s”.") % {"slug": slug}, field="merchant") from None
 
 
 def merchant_list(*, active_only: bool = False):

@@ -3,6 +3,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf_exc
 from rest_framework.response import Response
 
@@ -31,9 +32,9 @@ def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status)
     if isinstance(exc, Http404):
-        return Response({"code": "not_found", "message": "Not found."}, status=404)
+        return Response({"code": "not_found", "message": _("Not found.")}, status=404)
     if isinstance(exc, DjangoPermissionDenied):
-        return Response({"code": "permission_denied", "message": str(exc) or "Permission denied."}, status=403)
+        return Response({"code": "permission_denied", "message": str(exc) or _("Permission denied.")}, status=403)
     if isinstance(exc, drf_exc.ValidationError):
         field, message = _first_error(exc.detail)
         body = {"code": "invalid", "message": f"{field}: {message}" if field else message, "errors": exc.detail}
@@ -47,4 +48,4 @@ def exception_handler(exc, context):
             headers = {**(headers or {}), "Retry-After": str(int(exc.wait))}
         return Response({"code": code, "message": str(exc.detail)}, status=exc.status_code, headers=headers)
     log.exception("unhandled API error")
-    return Response({"code": "server_error", "message": "Something went wrong on our side; it has been logged."}, status=500)
+    return Response({"code": "server_error", "message": _("Something went wrong on our side; it has been logged.")}, status=500)

@@ -2,7 +2,12 @@ import pytest
 
 from core.errors import WrongSchema
 from core.tenancy import (
-    assert_merchant_schema, assert_public_schema, current_schema, in_merchant_schema, merchant_only, platform_only,
+    assert_merchant_schema,
+    assert_public_schema,
+    current_schema,
+    in_merchant_schema,
+    merchant_only,
+    platform_only,
 )
 from merchants.services import merchant_create
 
