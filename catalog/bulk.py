@@ -18,15 +18,21 @@ import codecs
 import csv
 import io
 import json
+import os
+import re
+import time
+import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
-from core.errors import ValidationFailed
+from core.errors import NotFound, ValidationFailed
 from core.money import Money
 from core.outbox import outbox_emit
-from core.tenancy import current_merchant, merchant_only
+from core.tenancy import assert_merchant_schema, current_merchant, current_schema, merchant_only
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
@@ -690,3 +696,126 @@ def export_xlsx(rows: Iterable[list], target) -> None:
         ws.append(row)
     wb.save(target)
 
+
+
+# ---------------------------------------------------------------- import jobs (upload → preview → apply → progress)
+#
+# A job is a folder under var/imports/<schema>/<job id>/ holding the upload and a state.json that
+# the web process and the Celery worker both read and write (atomically, by rename). With several
+# hosts, MALLARD_IMPORT_DIR must be a shared volume.
+
+SYNC_APPLY_MAX_ROWS = 1000  # larger files are applied by a Celery task while the page polls
+_JOB_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _jobs_root() -> Path:
+    root = os.environ.get("MALLARD_IMPORT_DIR") or str(settings.BASE_DIR / "var" / "imports")
+    return Path(root) / current_schema()
+
+
+def _job_dir(job_id: str) -> Path:
+    if not _JOB_RE.match(job_id or ""):
+        raise NotFound(_("No import %(id)s.") % {"id": job_id}, field="job")
+    path = _jobs_root() / job_id
+    if not (path / "state.json").exists():
+        raise NotFound(_("No import %(id)s.") % {"id": job_id}, field="job")
+    return path
+
+
+def _write_state(path: Path, state: dict) -> None:
+    tmp = path / f"state.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(state, default=str))
+    os.replace(tmp, path / "state.json")
+
+
+def import_job_get(*, job_id: str) -> dict:
+    assert_merchant_schema()
+    return json.loads((_job_dir(job_id) / "state.json").read_text())
+
+
+def _update_job(job_id: str, **changes) -> dict:
+    path = _job_dir(job_id)
+    state = json.loads((path / "state.json").read_text())
+    state.update(changes)
+    _write_state(path, state)
+    return state
+
+
+@merchant_only
+def import_job_create(*, file, actor=None) -> dict:
+    """Store the upload, preview it, and return the job state (errors or the counts to confirm)."""
+    job_id = uuid.uuid4().hex
+    path = _jobs_root() / job_id
+    path.mkdir(parents=True, exist_ok=True)
+    filename = os.path.basename(getattr(file, "name", "") or "upload")[:200]
+    state = {"id": job_id, "filename": filename, "actor_id": getattr(actor, "pk", None),
+             "created_at": timezone.now().isoformat(), "status": "previewed", "done": 0, "total": 0, "phase": ""}
+    try:
+        data = read_upload(file)
+    except ImportRejected as exc:
+        state.update(status="rejected", errors=[e.as_dict() for e in exc.errors])
+        _write_state(path, state)
+        return state
+    (path / "upload").write_bytes(data)
+    preview = import_preview(file=io.BytesIO(data))
+    state.update(
+        status="previewed" if preview.ok else "rejected", total=preview.row_count, file_kind=preview.file_kind,
+        error_count=len(preview.errors), errors=[e.as_dict() for e in preview.errors[:1000]],
+        summary={"rows": preview.row_count, "new_variants": preview.new_variants,
+                 "updated_variants": preview.updated_variants, "new_products": preview.new_products,
+                 "stock_cells": preview.stock_cells},
+    )
+    _write_state(path, state)
+    return state
+
+
+@merchant_only
+def import_job_run(*, job_id: str, actor=None) -> dict:
+    """Apply a previewed job (called in the request for small files, by the Celery task for big ones)."""
+    path = _job_dir(job_id)
+    state = json.loads((path / "state.json").read_text())
+    if state["status"] in ("done", "rejected"):
+        return state  # a redelivered task does nothing
+    # "running" is re-run on purpose: a worker lost mid-apply rolled its one transaction back, and
+    # applying a file twice is harmless (SKUs update, stock cells are counts, not additions).
+    _update_job(job_id, status="running", phase="validating")
+    last = [0.0]
+
+    def progress(done: int, total: int, phase: str) -> None:
+        now = time.monotonic()
+        if now - last[0] > 0.3 or done >= total:
+            last[0] = now
+            _update_job(job_id, done=done, total=total, phase=phase)
+
+    try:
+        with open(path / "upload", "rb") as fh:
+            result = import_apply(file=fh, actor=actor or state.get("actor_id"),
+                                  reference=f"import {state.get('filename', '')}"[:120], progress=progress)
+    except ImportRejected as exc:
+        return _update_job(job_id, status="rejected", errors=[e.as_dict() for e in exc.errors[:1000]],
+                           error_count=len(exc.errors))
+    except Exception as exc:
+        _update_job(job_id, status="failed", message=str(exc)[:500])
+        raise
+    (path / "upload").unlink(missing_ok=True)
+    return _update_job(job_id, status="done", done=result.rows, total=result.rows, phase="done",
+                       result=result.__dict__)
+
+
+@merchant_only
+def import_job_start(*, job_id: str, actor=None) -> dict:
+    """Apply now if the file is small, else queue the Celery task and return at once."""
+    state = import_job_get(job_id=job_id)
+    if state["status"] != "previewed":
+        return state
+    if state.get("total", 0) <= SYNC_APPLY_MAX_ROWS:
+        return import_job_run(job_id=job_id, actor=actor)
+    state = _update_job(job_id, status="queued", phase="queued")
+    from catalog.bulk_tasks import import_apply_task
+
+    try:
+        import_apply_task.apply_async(kwargs={"job_id": job_id}, ignore_result=True)
+    except Exception:  # no broker: do it in this request rather than leave the merchant waiting forever
+        _update_job(job_id, status="previewed")
+        return import_job_run(job_id=job_id, actor=actor)
+    return state
