@@ -272,3 +272,21 @@ def test_stock_check_command_reports_and_repairs(mall, make_stock):
     out = StringIO()
     call_command("stock_check", "--schema", "m_acme", stdout=out)
     assert out.getvalue().strip().endswith("0 drift(s) found")
+
+
+def test_beat_task_sweeps_every_merchant_schema(mall, make_stock):
+    from catalog.tasks import expire_reservations_all
+
+    past = timezone.now() - timedelta(seconds=1)
+    made = {}
+    for merchant in (mall.acme, mall.globex):
+        with in_merchant_schema(merchant):
+            (v,), (w,) = make_stock(qty=3)
+            stock_reserve(lines=[ReserveLine(v.pk, w.pk, 2, f"o:{merchant.slug}")], expires_at=past)
+            made[merchant.slug] = (v, w)
+    assert expire_reservations_all() >= 2
+    for merchant in (mall.acme, mall.globex):
+        with in_merchant_schema(merchant):
+            v, w = made[merchant.slug]
+            assert StockReservation.objects.get(variant=v).status == "expired"
+            assert levels([v], [w]) == {(v.pk, w.pk): (3, 0)}
