@@ -1,0 +1,15 @@
+"""Shopper cart, checkout and order pages, mounted at the root of the mall host (storefront.urls)."""
+from django.urls import path
+
+from orders import views
+
+urlpatterns = [
+    path("cart/", views.cart_page, name="cart"),
+    path("cart/add/", views.cart_add, name="cart-add"),
+    path("cart/lines/<int:line_id>/", views.cart_line_update, name="cart-line-update"),
+    path("cart/lines/<int:line_id>/remove/", views.cart_line_remove, name="cart-line-remove"),
+    path("cart/accept-prices/", views.cart_prices_accept, name="cart-accept-prices"),
+    path("checkout/", views.checkout, name="checkout"),
+    path("orders/", views.order_list, name="order-list"),
+    path("orders/<str:number>/", views.order_detail, name="order-detail"),
+]

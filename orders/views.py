@@ -1,0 +1,301 @@
+"""Shopper pages on the mall host: cart, checkout, my orders, the order page.
+
+Guests are remembered in their session: the cart by its token, their orders by number and
+email (so the order page opens right after checkout without an account).
+"""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from core.errors import DomainError, NotFound
+from fulfillment.selectors import shipping_rules_many
+from orders.forms import CheckoutForm, shipping_field_name
+from orders.selectors import cart_view, order_get_for_shopper, order_list_for_shopper
+from orders.services import CheckoutLine, cart_add_line, cart_get_or_create, cart_remove_line, cart_set_quantity, order_checkout
+from orders.services.cart import cart_accept_prices
+from orders.validation import ADDRESS_FIELDS
+from suborders.states import SubOrderStatus
+
+SESSION_CART = "cart_token"
+SESSION_REGION = "shipping_region"
+SESSION_SHIPPING = "shipping_choices"  # {"<merchant_id>": rule_id}
+SESSION_ADDRESS = "checkout_address"
+SESSION_GUEST_ORDERS = "guest_orders"  # {"<order number>": email}
+SESSION_PLACED = "placed_by_key"  # {idempotency key: order number}: a resubmitted form finds its order
+
+SUBORDER_LABELS = dict(SubOrderStatus.choices)
+PAYMENT_LABELS = {"pending": gettext_lazy("Awaiting payment"), "captured": gettext_lazy("Paid"),
+                  "failed": gettext_lazy("Payment failed"), "cancelled": gettext_lazy("Cancelled")}
+
+
+# ---------------------------------------------------------------- cart helpers
+
+def _cart(request, *, create: bool):
+    """The shopper's open cart; a guest's is named by the token in their session."""
+    token = request.session.get(SESSION_CART)
+    if request.user.is_authenticated:
+        cart = cart_get_or_create(shopper=request.user, token=token)  # a guest cart is merged on sign-in
+        request.session.pop(SESSION_CART, None)
+        return cart
+    if token is None and not create:
+        return None
+    cart = cart_get_or_create(token=token)
+    if str(cart.token) != token:
+        request.session[SESSION_CART] = str(cart.token)
+    return cart
+
+
+def _saved_address(request) -> dict:
+    saved = request.session.get(SESSION_ADDRESS)
+    if saved:
+        return saved
+    if request.user.is_authenticated:
+        last = order_list_for_shopper(shopper=request.user, limit=1)
+        if last:
+            return dict(last[0].shipping_address)
+    return {}
+
+
+def _region(request, value: str | None = None) -> str:
+    if value is not None:
+        return value.strip()[:60]
+    return request.session.get(SESSION_REGION) or _saved_address(request).get("region", "")
+
+
+def _price_stores(cart, *, region: str, chosen: dict[int, int]):
+    """cart_view plus, per store, the chosen shipping quote (cheapest unless the shopper picked one)."""
+    stores = cart_view(cart=cart, region=region) if cart is not None else []
+    rules = shipping_rules_many(schemas=[s.merchant.schema_name for s in stores]) if stores else {}
+    regions = set()
+    for store in stores:
+        store_rules = rules.get(store.merchant.schema_name, [])
+        for rule in store_rules:
+            regions.update(rule.regions)
+        opts = store.shipping_options
+        pick = next((q for q in opts if q.rule_id == chosen.get(store.merchant.pk)), None)
+        if pick is None and opts:
+            pick = min(opts, key=lambda q: (q.cost_minor, q.rule_id))
+        store.chosen = pick
+        store.has_rules = bool(store_rules)
+        store.ships = pick is not None or not store_rules  # no rules at all: the store ships free
+        store.shipping_minor = pick.cost_minor if pick else 0
+        store.total_minor = store.subtotal_minor + store.shipping_minor
+        store.field_name = shipping_field_name(store.merchant.pk)
+        store.problems = any(ln.price_changed or ln.short or not ln.is_active for ln in store.lines)
+    if region:
+        regions.add(region)
+    return stores, sorted(regions)
+
+
+def _session_choices(request) -> dict[int, int]:
+    return {int(k): int(v) for k, v in (request.session.get(SESSION_SHIPPING) or {}).items()}
+
+
+def _back(request, default: str):
+    target = request.POST.get("next") or request.META.get("HTTP_REFERER") or default
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = default
+    return redirect(target)
+
+
+# ---------------------------------------------------------------- cart pages
+
+def cart_page(request):
+    cart = _cart(request, create=False)
+    region = _region(request, request.GET.get("region"))
+    chosen = _session_choices(request)
+    for key, value in request.GET.items():
+        if key.startswith("ship_") and value.isdigit() and key[5:].isdigit():
+            chosen[int(key[5:])] = int(value)
+    stores, regions = _price_stores(cart, region=region, chosen=chosen)
+    if "region" in request.GET:
+        request.session[SESSION_REGION] = region
+    request.session[SESSION_SHIPPING] = {str(s.merchant.pk): s.chosen.rule_id for s in stores if s.chosen}
+    return render(request, "orders/cart.html", {
+        "cart": cart, "stores": stores, "region": region, "regions": regions,
+        "currency": cart.currency if cart else "CNY",
+        "subtotal_minor": sum(s.subtotal_minor for s in stores),
+        "shipping_minor": sum(s.shipping_minor for s in stores),
+        "total_minor": sum(s.total_minor for s in stores),
+        "price_changed": any(ln.price_changed for s in stores for ln in s.lines),
+        "blocked": any(s.problems or not s.ships for s in stores),
+    })
+
+
+@require_POST
+def cart_add(request):
+    try:
+        merchant_id, variant_id = int(request.POST.get("merchant_id", "")), int(request.POST.get("variant_id", ""))
+    except ValueError:
+        messages.error(request, _("That product is not for sale."))
+        return _back(request, reverse("cart"))
+    cart = _cart(request, create=True)
+    try:
+        cart_add_line(cart=cart, merchant_id=merchant_id, variant_id=variant_id, quantity=request.POST.get("quantity", "1"))
+    except DomainError as err:
+        messages.error(request, err.message)
+    else:
+        messages.success(request, _("Added to your cart."))
+    return _back(request, reverse("cart"))
+
+
+@require_POST
+def cart_line_update(request, line_id: int):
+    cart = _cart(request, create=False)
+    if cart is not None:
+        try:
+            line = cart_set_quantity(cart=cart, line_id=line_id, quantity=request.POST.get("quantity", "").strip())
+        except DomainError as err:
+            messages.error(request, err.message)
+        else:
+            messages.success(request, _("Quantity updated.") if line else _("Removed from your cart."))
+    return redirect("cart")
+
+
+@require_POST
+def cart_line_remove(request, line_id: int):
+    cart = _cart(request, create=False)
+    if cart is not None:
+        cart_remove_line(cart=cart, line_id=line_id)
+        messages.success(request, _("Removed from your cart."))
+    return redirect("cart")
+
+
+@require_POST
+def cart_prices_accept(request):
+    cart = _cart(request, create=False)
+    if cart is not None:
+        stores = cart_view(cart=cart)
+        cart_accept_prices(cart=cart, prices={ln.id: ln.unit_price_minor for s in stores for ln in s.lines if ln.is_active})
+        messages.success(request, _("The new prices are accepted."))
+    return redirect("cart")
+
+
+# ---------------------------------------------------------------- checkout
+
+def _error_field(err: DomainError, form: CheckoutForm, stores) -> str | None:
+    """Which form field a service error belongs to (None: shown at the top of the form)."""
+    field = err.field or ""
+    if field.startswith("shipping_address."):
+        field = field.removeprefix("shipping_address.")
+    elif field.startswith("shipping_methods."):
+        slug = field.removeprefix("shipping_methods.")
+        field = next((s.field_name for s in stores if s.merchant.slug == slug), "")
+    return field if field in form.fields and field != "idempotency_key" else None
+
+
+def checkout(request):
+    placed = (request.session.get(SESSION_PLACED) or {}).get(request.POST.get("idempotency_key", "")) if request.method == "POST" else None
+    if placed:  # the same form again after success (double click, back + resubmit): the same order
+        return redirect("order-detail", number=placed)
+    cart = _cart(request, create=False)
+    guest = not request.user.is_authenticated
+    if request.method == "POST":
+        region = _region(request, request.POST.get("region", ""))
+        chosen = {int(k[5:]): int(v) for k, v in request.POST.items() if k.startswith("ship_") and k[5:].isdigit() and v.isdigit()}
+    else:
+        region = _region(request)
+        chosen = _session_choices(request)
+    stores, _regions = _price_stores(cart, region=region, chosen=chosen)
+    if not any(s.lines for s in stores):
+        messages.error(request, _("Your cart is empty."))
+        return redirect("cart")
+    if any(ln.price_changed for s in stores for ln in s.lines):
+        messages.error(request, _("Some prices changed since you added the items. Review them before you check out."))
+        return redirect("cart")
+    form_kw = {"stores": stores, "guest": guest, "currency": cart.currency}
+    status = 200
+    if request.method != "POST":
+        initial = {**_saved_address(request), "idempotency_key": uuid.uuid4().hex}
+        initial.update({s.field_name: s.chosen.rule_id for s in stores if s.chosen})
+        form = CheckoutForm(initial=initial, **form_kw)
+    elif "recalculate" in request.POST:  # the region changed: show that region's shipping, place nothing
+        initial = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
+        initial.update({s.field_name: s.chosen.rule_id for s in stores if s.chosen})
+        form = CheckoutForm(initial=initial, **form_kw)
+    else:
+        form = CheckoutForm(request.POST, **form_kw)
+        if form.is_valid():
+            try:
+                order, _created = order_checkout(
+                    shopper=request.user if not guest else None, email=form.cleaned_data["email"] or None,
+                    lines=[CheckoutLine(s.merchant.pk, ln.variant_id, ln.quantity, expected_unit_price_minor=ln.seen_price_minor)
+                           for s in stores for ln in s.lines],
+                    shipping_address=form.address(), idempotency_key=form.cleaned_data["idempotency_key"],
+                    shipping_choices=form.shipping_choices(), voucher_code=form.cleaned_data["voucher_code"] or None,
+                    currency=cart.currency, cart=cart,
+                )
+            except DomainError as err:
+                form.add_error(_error_field(err, form, stores), err.message)
+                if err.code == "price_changed":
+                    form.price_changed = True
+            else:
+                request.session[SESSION_ADDRESS] = order.shipping_address
+                request.session[SESSION_REGION] = order.shipping_address.get("region", "")
+                request.session.pop(SESSION_SHIPPING, None)
+                keys = request.session.get(SESSION_PLACED) or {}
+                keys[form.cleaned_data["idempotency_key"]] = order.number
+                request.session[SESSION_PLACED] = dict(list(keys.items())[-10:])
+                if guest:
+                    remembered = request.session.get(SESSION_GUEST_ORDERS) or {}
+                    remembered[order.number] = order.email
+                    request.session[SESSION_GUEST_ORDERS] = remembered
+                messages.success(request, _("Thank you! Your order %(number)s is placed.") % {"number": order.number})
+                return redirect("order-detail", number=order.number)
+        status = 400
+    return render(request, "orders/checkout.html", {
+        "form": form, "stores": stores, "region": region, "currency": cart.currency, "guest": guest,
+        "subtotal_minor": sum(s.subtotal_minor for s in stores), "shipping_minor": sum(s.shipping_minor for s in stores),
+        "total_minor": sum(s.total_minor for s in stores), "address_fields": [form[k] for k in ADDRESS_FIELDS],
+        "shipping_fields": [(s, form[s.field_name] if s.field_name in form.fields else None) for s in stores],
+    }, status=status)
+
+
+# ---------------------------------------------------------------- orders
+
+@login_required
+def order_list(request):
+    return render(request, "orders/order_list.html", {"orders": order_list_for_shopper(shopper=request.user)})
+
+
+def _order_for(request, number: str):
+    """The order if it is this shopper's, or a guest order placed from this session; else 404."""
+    guest_email = (request.session.get(SESSION_GUEST_ORDERS) or {}).get(number)
+    attempts = []
+    if request.user.is_authenticated:
+        attempts.append({"shopper": request.user})
+    if guest_email:
+        attempts.append({"email": guest_email})
+    for who in attempts:
+        try:
+            return order_get_for_shopper(number=number, **who)
+        except NotFound:
+            continue
+    raise Http404(_("No such order."))
+
+
+def order_detail(request, number: str):
+    order = _order_for(request, number)
+    lines = defaultdict(list)
+    for ln in order.lines.all():
+        lines[(ln.merchant_id, ln.suborder_id)].append(ln)
+    suborders = [{
+        "mirror": m, "store": m.merchant.name, "status_label": SUBORDER_LABELS.get(m.status, m.status),
+        "lines": lines[(m.merchant_id, m.suborder_id)],
+    } for m in order.suborders.all()]
+    payment = getattr(order, "payment", None)
+    return render(request, "orders/order_detail.html", {
+        "order": order, "suborders": suborders, "payment": payment,
+        "payment_label": PAYMENT_LABELS.get(payment.status, payment.status) if payment else _("No payment yet"),
+    })

@@ -1,0 +1,40 @@
+"""Merchant dashboard: this store's suborders (list with a status filter, detail with its timeline).
+
+The request runs in the merchant's own schema, so these pages can only ever read its suborders.
+"""
+from django.http import Http404
+from django.shortcuts import render
+
+from core.errors import NotFound
+from permissions.decorators import require_capability
+from suborders.selectors import suborder_get, suborder_list_for_merchant
+from suborders.states import SubOrderStatus
+
+STATUS_LABELS = dict(SubOrderStatus.choices)
+
+
+@require_capability("suborders.view")
+def suborder_list(request):
+    status = request.GET.get("status", "")
+    if status not in STATUS_LABELS:
+        status = ""
+    rows = list(suborder_list_for_merchant(status=status or None, limit=200))
+    for so in rows:
+        so.status_label = STATUS_LABELS.get(so.status, so.status)
+    return render(request, "suborders/suborder_list.html", {
+        "suborders": rows, "status": status, "statuses": SubOrderStatus.choices,
+    })
+
+
+@require_capability("suborders.view")
+def suborder_detail(request, suborder_id: int):
+    try:
+        so = suborder_get(suborder_id=suborder_id)
+    except NotFound as err:
+        raise Http404(err.message) from None
+    so.status_label = STATUS_LABELS.get(so.status, so.status)
+    events = list(so.events.select_related("actor"))
+    for ev in events:
+        ev.from_label = STATUS_LABELS.get(ev.from_status, ev.from_status)
+        ev.to_label = STATUS_LABELS.get(ev.to_status, ev.to_status)
+    return render(request, "suborders/suborder_detail.html", {"so": so, "lines": so.lines.all(), "events": events})
