@@ -1,9 +1,9 @@
 """Catalog and stock tables of one merchant (tenant app): products, variants, warehouses,
 stock levels, the append-only stock movement journal and reservations."""
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower, Upper
-from django.contrib.postgres.indexes import OpClass
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 

@@ -10,8 +10,15 @@ from django.utils import timezone
 from catalog.models import StockLevel, StockMovement, StockReservation
 from catalog.selectors import low_stock_count, stock_availability
 from catalog.services import (
-    ReserveLine, reservation_expire_sweep, stock_adjust, stock_commit_shipment, stock_journal_check, stock_receive,
-    stock_release, stock_reserve, stock_stocktake,
+    ReserveLine,
+    reservation_expire_sweep,
+    stock_adjust,
+    stock_commit_shipment,
+    stock_journal_check,
+    stock_receive,
+    stock_release,
+    stock_reserve,
+    stock_stocktake,
 )
 from core.errors import Conflict, OutOfStock, ValidationFailed, WrongSchema
 from core.models import OutboxEvent

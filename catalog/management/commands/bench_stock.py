@@ -15,7 +15,13 @@ from django.utils import timezone
 
 from catalog.models import StockLevel, StockMovement, StockReservation
 from catalog.services import (
-    ReceiveLine, ReserveLine, product_create, stock_journal_check, stock_receive_bulk, stock_release, stock_reserve,
+    ReceiveLine,
+    ReserveLine,
+    product_create,
+    stock_journal_check,
+    stock_receive_bulk,
+    stock_release,
+    stock_reserve,
     warehouse_create,
 )
 from core.errors import OutOfStock
