@@ -22,7 +22,14 @@ from core.errors import DomainError, NotFound
 from fulfillment.selectors import shipping_rules_many
 from orders.forms import CheckoutForm, shipping_field_name
 from orders.selectors import cart_view, order_get_for_shopper, order_list_for_shopper
-from orders.services import CheckoutLine, cart_add_line, cart_get_or_create, cart_remove_line, cart_set_quantity, order_checkout
+from orders.services import (
+    CheckoutLine,
+    cart_add_line,
+    cart_get_or_create,
+    cart_remove_line,
+    cart_set_quantity,
+    order_checkout,
+)
 from orders.services.cart import cart_accept_prices
 from orders.validation import ADDRESS_FIELDS
 from suborders.states import SubOrderStatus

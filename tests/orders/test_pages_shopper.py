@@ -239,8 +239,9 @@ def test_guest_cart_is_kept_on_sign_in(mall, client_at):
 
 
 def test_product_page_has_add_to_cart(mall, client_at):
-    from storefront.services import listing_sync
     from types import SimpleNamespace
+
+    from storefront.services import listing_sync
 
     snap = SimpleNamespace(variant_id=424242, product_id=4242, sku="ADD-1", name="Cart Tent", category="", price_minor=100,
                            currency="CNY", image_url="", is_listed=True, available=5, low_stock_threshold=1, options={})
@@ -248,3 +249,42 @@ def test_product_page_has_add_to_cart(mall, client_at):
     body = client_at(None).get("/products/acme/4242/").content.decode()
     assert 'action="/cart/add/"' in body
     assert f'name="merchant_id" value="{mall.acme.pk}"' in body and 'name="variant_id" value="424242"' in body
+
+
+def test_voucher_error_next_to_the_field_and_voucher_discount_on_order_page(mall, client_at):
+    from orders.models import Voucher
+
+    shopper = mall.users["shopper"]
+    a = stock_item(mall.acme, price_minor=4000, stock=(5,), tag="pg")
+    c = client_at(None, shopper)
+    _add(c, a, 1)
+    before = Order.objects.filter(shopper=shopper).count()
+    resp = _checkout_post(c, voucher_code="NOPE-123")
+    assert resp.status_code == 400
+    assert 'data-testid="error-voucher_code"' in resp.content.decode() and "Voucher NOPE-123 does not exist." in resp.content.decode()
+    assert Order.objects.filter(shopper=shopper).count() == before and levels(a) == [(5, 0)]
+    code = f"PG{uuid.uuid4().hex[:8].upper()}"
+    Voucher.objects.create(code=code, kind=Voucher.Kind.FIXED, amount_minor=500)
+    resp = _checkout_post(c, voucher_code=code.lower())
+    assert resp.status_code == 302
+    page = c.get(resp["Location"]).content.decode()
+    assert f"Discount ({code}): −CNY 5.00" in page and "CNY 35.00" in page
+
+
+def test_checkout_region_change_recalculates_shipping_and_places_nothing(mall, client_at):
+    shopper = mall.users["shopper"]
+    a = stock_item(mall.acme, price_minor=1000, stock=(5,), tag="pg")
+    _rule(mall.acme, "Shanghai courier", 600, regions=("SH",))
+    c = client_at(None, shopper)
+    _add(c, a, 1)
+    before = Order.objects.filter(shopper=shopper).count()
+    resp = c.post("/checkout/", {**ADDRESS, "region": "BJ", "idempotency_key": "k-recalc", "recalculate": "1"})
+    assert resp.status_code == 200
+    body = resp.content.decode()
+    assert "This store does not ship to BJ." in body and 'value="BJ"' in body and 'value="k-recalc"' in body
+    resp = _checkout_post(c, region="BJ")  # placing anyway: the service's error lands on the region field
+    assert resp.status_code == 400
+    assert 'data-testid="error-region"' in resp.content.decode() and "does not ship to BJ" in resp.content.decode()
+    assert Order.objects.filter(shopper=shopper).count() == before
+    resp = c.post("/checkout/", {**ADDRESS, "idempotency_key": "k-recalc", "recalculate": "1"})
+    assert "Shanghai courier · CNY 6.00" in resp.content.decode()
