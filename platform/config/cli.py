@@ -6,6 +6,7 @@ else the embedded PostgreSQL under ./var/pg.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -69,53 +70,77 @@ def cmd_beat(args) -> int:
     os.execv(_celery("beat")[0], _celery("beat"))
 
 
+def _stop_group(procs: list[subprocess.Popen], timeout: float = 20.0) -> None:
+    """SIGTERM each child (gunicorn and Celery shut their own workers down), wait, then SIGKILL
+    whatever is left in their process groups."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+    for p in procs:  # whatever is left in the groups (stuck tasks, orphaned pool children)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(p.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(timeout=5)
+
+
 def cmd_demo(args) -> int:
+    from config.embedded_pg import EmbeddedPostgres
+
+    embedded = os.environ.get("MALLARD_EMBEDDED") == "1"
+    # Stop the embedded server at the end only if this run started it (tests may share it).
+    started_db = embedded and not EmbeddedPostgres().is_running()
     url = _db()
     print(f"mallard: database {url}")
-    _manage("mallard_migrate")
-    _manage("seed_demo")
-    _manage("collectstatic", "--noinput", "-v", "0")
-    host = os.environ.get("MALL_HOST", "localhost")
-    procs = [
-        subprocess.Popen(_gunicorn_cmd(args.port, 3)),
-        subprocess.Popen(_celery("worker")),
-        subprocess.Popen(_celery("beat")),
-    ]
-    print("\n" + "=" * 70)
-    print("Mallard demo mall is running:")
-    print(f"  storefront + operator:  http://{host}:{args.port}/      (super-admin: /admin/)")
-    for slug in ("acme", "globex", "initech"):
-        print(f"  {slug:<8} dashboard:     http://{slug}.{host}:{args.port}/")
-    print("  API docs:               http://%s:%s/api/v1/docs/" % (host, args.port))
-    print("  Demo accounts (password 'mallard-demo' for all): see README.md, e.g.")
-    print("    operator@mallard.localhost, owner@acme.localhost, warehouse@globex.localhost, shopper1@example.com")
-    print("Press Ctrl+C to stop. Data is kept in ./var/ for the next run.")
-    print("=" * 70 + "\n", flush=True)
-
+    procs: list[subprocess.Popen] = []
     stopping = False
 
     def stop(*_):
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
     try:
+        _manage("mallard_migrate")
+        _manage("seed_demo")
+        _manage("collectstatic", "--noinput", "-v", "0")
+        host = os.environ.get("MALL_HOST", "localhost")
+        # Own process groups: Ctrl-C reaches only this supervisor, which stops the children in order
+        # and can kill their whole groups (Celery pool processes, gunicorn workers).
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        for cmd in (_gunicorn_cmd(args.port, 3), _celery("worker"), _celery("beat")):
+            procs.append(subprocess.Popen(cmd, start_new_session=True))
+        print("\n" + "=" * 70)
+        print("Mallard demo mall is running:")
+        print(f"  storefront + operator:  http://{host}:{args.port}/      (super-admin: /admin/, console: /console/)")
+        for slug in ("acme", "globex", "initech"):
+            print(f"  {slug:<8} dashboard:     http://{slug}.{host}:{args.port}/")
+        print(f"  API docs:               http://{host}:{args.port}/api/v1/docs/")
+        print(f"  health:                 http://{host}:{args.port}/healthz")
+        print("  Demo accounts (password 'mallard-demo' for all; full list in README.md):")
+        print("    operator@mallard.localhost, owner@acme.localhost, manager@globex.localhost,")
+        print("    customerservice@initech.localhost, finance@acme.localhost, warehouse@globex.localhost,")
+        print("    shopper1@example.com, shopper2@example.com")
+        print("Press Ctrl+C to stop. Data is kept in ./var/ for the next run.")
+        print("=" * 70 + "\n", flush=True)
         while not stopping and all(p.poll() is None for p in procs):
             time.sleep(0.5)
+        dead = [p.args[0] for p in procs if p.poll() is not None]
+        if dead and not stopping:
+            print(f"mallard: {', '.join(Path(d).name for d in dead)} exited; stopping the demo", flush=True)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        from config.embedded_pg import EmbeddedPostgres
-
-        if os.environ.get("MALLARD_EMBEDDED") == "1":
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
+        print("mallard: stopping web, worker and beat…", flush=True)
+        _stop_group(procs)
+        if started_db:
+            print("mallard: stopping the embedded PostgreSQL", flush=True)
             EmbeddedPostgres().stop()
+        print("mallard: stopped", flush=True)
     return 0
 
 
