@@ -16,7 +16,11 @@ from django.utils import timezone
 from core import outbox
 from core.models import OutboxEffect, OutboxEvent
 from core.outbox import (
-    MAX_ATTEMPTS, effect_claim, outbox_emit, outbox_relay_batch, outbox_requeue_dead,
+    MAX_ATTEMPTS,
+    effect_claim,
+    outbox_emit,
+    outbox_relay_batch,
+    outbox_requeue_dead,
 )
 from core.tenancy import current_schema, in_merchant_schema
 
@@ -312,8 +316,8 @@ def test_merchant_created_sends_one_welcome_email_even_when_relayed_twice(mall, 
 
 
 def test_welcome_email_failure_rolls_back_the_claim_so_the_retry_sends(mall, mailoutbox, monkeypatch, unique):
-    from notifications import handlers
     from merchants.services import merchant_create
+    from notifications import handlers
 
     slug = unique("retry").replace("_", "-")
     to = f"boss@{slug}.test"
@@ -334,3 +338,27 @@ def test_welcome_email_failure_rolls_back_the_claim_so_the_retry_sends(mall, mai
     _make_due(event)
     outbox_relay_batch()
     assert len([m for m in mailoutbox if to in m.to]) == 1
+
+
+# --- relay kicks ------------------------------------------------------------------------------
+
+def test_a_burst_of_commits_shares_relay_tasks_and_the_last_commit_is_still_covered(monkeypatch):
+    """50 commits in a burst publish the relay task about twice, and one publish comes after the last commit."""
+    import time as _time
+
+    published: list[float] = []
+    monkeypatch.setattr(outbox, "_publish_relay", lambda: published.append(_time.monotonic()))
+    monkeypatch.setattr(outbox, "_kick_state", {"pid": None, "last": 0.0, "timer": None})
+    for _ in range(50):
+        outbox._kick_relay()
+    last_commit = _time.monotonic()
+    deadline = last_commit + 5
+    while len(published) < 2 and _time.monotonic() < deadline:
+        _time.sleep(0.01)  # waiting for the deferred publish, with a deadline
+    assert len(published) == 2
+    assert published[1] >= last_commit  # nothing emitted in the burst waits for the beat sweep
+    assert published[1] - published[0] >= outbox.KICK_COALESCE_SECONDS * 0.9
+    # Once the window is over a kick publishes at once again (the clock is moved, not waited for).
+    outbox._kick_state["last"] -= outbox.KICK_COALESCE_SECONDS
+    outbox._kick_relay()
+    assert len(published) == 3
