@@ -21,3 +21,28 @@ def send_merchant_welcome(event) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[to],
     )
+
+
+def _send_once(event, *, handler: str, to: str, subject: str, template: str, context: dict) -> None:
+    if not to or not effect_claim(event=event, handler=handler):
+        return
+    send_mail(subject=subject, message=render_to_string(template, context),
+              from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[to])
+
+
+@outbox_handler("order.placed")
+def send_order_placed(event) -> None:
+    from core.money import Money
+
+    p = event.payload
+    _send_once(event, handler="order_placed_email", to=p.get("email"), subject=f"Mallard order {p['number']}",
+               template="notifications/order_placed.txt",
+               context={"number": p["number"], "total": Money(p["total_minor"], p["currency"]).format(),
+                        "mall_host": settings.MALL_HOST, "stores": len(p.get("suborders", []))})
+
+
+@outbox_handler("order.expired")
+def send_order_expired(event) -> None:
+    p = event.payload
+    _send_once(event, handler="order_expired_email", to=p.get("email"), subject=f"Mallard order {p['number']} was cancelled",
+               template="notifications/order_expired.txt", context={"number": p["number"], "mall_host": settings.MALL_HOST})
