@@ -3,8 +3,9 @@
 Kept current by the `catalog.listing_changed` outbox handler (storefront.handlers); shoppers'
 pages read only this table, never the merchant schemas.
 """
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -37,8 +38,9 @@ class ListingEntry(models.Model):
             models.UniqueConstraint(fields=["merchant", "variant_id"], name="listing_entry_one_per_variant"),
         ]
         indexes = [
-            # ILIKE '%term%' on name across all stores uses this trigram index.
-            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="listing_name_trgm"),
+            # Django's icontains is UPPER(name) LIKE UPPER('%term%'): this trigram index on
+            # UPPER(name) serves it across all stores.
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="listing_name_trgm"),
             models.Index(fields=["name", "id"], name="listing_name_order",
                          condition=models.Q(is_listed=True)),
             models.Index(fields=["merchant", "category", "name"], name="listing_merchant_category"),

@@ -4,7 +4,11 @@ from django.shortcuts import render
 
 from storefront.models import StockState
 from storefront.selectors import (
-    listing_categories, listing_featured, listing_list_for_shopper, listing_page, listing_product_variants,
+    listing_categories,
+    listing_featured,
+    listing_list_for_shopper,
+    listing_page,
+    listing_product_variants,
     listing_stores,
 )
 from tenants.selectors import merchant_host, merchant_list

@@ -127,3 +127,23 @@ def test_home_links_products_and_shows_featured(mall, client_at):
 @pytest.mark.parametrize("path", ["/products/", "/api/v1/listings/"])
 def test_browsing_needs_no_sign_in(mall, client_at, path):
     assert client_at(None).get(path).status_code == 200
+
+
+def test_name_search_uses_the_trigram_index(mall):
+    """On a realistically sized index, the shopper search is served by the GIN trigram index."""
+    from django.db import connection
+
+    from storefront.selectors import listing_list_for_shopper
+
+    words = ["Tent", "Stove", "Jacket", "Lamp", "Cable", "Phone", "Boot", "Sock"]
+    sync(mall.acme, [snap(i, f"{words[i % 8]} model {i}") for i in range(1, 3001)])
+    sync(mall.acme, [snap(5000, "Ultralight Bivvy")], ids=[5000])
+    sql, params = listing_list_for_shopper(q="ralight biv").query.sql_with_params()
+    with connection.cursor() as cur:
+        # autovacuum would merge GIN's pending list; in one test transaction we do it by hand
+        cur.execute("SELECT gin_clean_pending_list('listing_name_trgm'::regclass)")
+        cur.execute("ANALYZE storefront_listingentry")
+        cur.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(r[0] for r in cur.fetchall())
+    assert "listing_name_trgm" in plan, plan
+    assert [e.name for e in listing_list_for_shopper(q="ralight biv")] == ["Ultralight Bivvy"]
