@@ -11,6 +11,7 @@ from core.errors import ValidationFailed
 from orders.selectors import (
     ORDER_STATUS_LABELS,
     cart_view,
+    order_annotate_status,
     order_get_for_shopper,
     order_list_for_shopper,
 )
@@ -136,7 +137,10 @@ class CheckoutView(APIView):
             idempotency_key=request.headers.get("Idempotency-Key", ""), shipping_choices=choices,
             voucher_code=body.get("voucher_code"), currency=body.get("currency") or "CNY", cart=cart,
         )
-        order = order_get_for_shopper(number=order.number, shopper=request.user)
+        if created:  # the service returned the order with its suborders, lines and payment attached
+            order_annotate_status(order)
+        else:
+            order = order_get_for_shopper(number=order.number, shopper=request.user)
         return Response(OrderOutput(order).data, status=201 if created else 200)
 
 

@@ -53,6 +53,12 @@ def order_status_of(order: Order) -> str:
                         suborder_statuses=[m.status for m in order.suborders.all()], expired=order.expired_at is not None)
 
 
+def order_annotate_status(order: Order) -> Order:
+    order.derived_status = order_status_of(order)
+    order.derived_status_label = ORDER_STATUS_LABELS[order.derived_status]
+    return order
+
+
 def _owned(qs, *, shopper=None, email: str | None = None):
     if shopper is not None and getattr(shopper, "is_authenticated", False):
         return qs.filter(shopper=shopper)
@@ -64,8 +70,7 @@ def _owned(qs, *, shopper=None, email: str | None = None):
 def order_list_for_shopper(*, shopper, limit: int = 50):
     orders = list(_owned(Order.objects.select_related("payment").prefetch_related("suborders__merchant"), shopper=shopper)[:limit])
     for o in orders:
-        o.derived_status = order_status_of(o)
-        o.derived_status_label = ORDER_STATUS_LABELS[o.derived_status]
+        order_annotate_status(o)
     return orders
 
 
@@ -74,9 +79,7 @@ def order_get_for_shopper(*, number: str, shopper=None, email: str | None = None
                     shopper=shopper, email=email).filter(number=number).first())
     if order is None:
         raise NotFound(_("No such order."), field="number")
-    order.derived_status = order_status_of(order)
-    order.derived_status_label = ORDER_STATUS_LABELS[order.derived_status]
-    return order
+    return order_annotate_status(order)
 
 
 @dataclass

@@ -257,7 +257,7 @@ def checkout(request):
                 if guest:
                     remembered = request.session.get(SESSION_GUEST_ORDERS) or {}
                     remembered[order.number] = order.email
-                    request.session[SESSION_GUEST_ORDERS] = remembered
+                    request.session[SESSION_GUEST_ORDERS] = dict(list(remembered.items())[-20:])
                 messages.success(request, _("Thank you! Your order %(number)s is placed.") % {"number": order.number})
                 return redirect("order-detail", number=order.number)
         status = 400

@@ -264,14 +264,14 @@ def order_checkout(
                         shipping_address=address, reservation_expires_at=expires_at + timedelta(minutes=15), actor=shopper,
                     )
                 all_shipments += [(part.merchant, s, so) for s, so in zip(part.shipments, created, strict=True)]
-            OrderLine.objects.bulk_create([
+            order_lines = OrderLine.objects.bulk_create([
                 OrderLine(order=order, merchant_id=m.pk, variant_id=ln.variant_id, sku=ln.sku, name=ln.name,
                           unit_price_minor=ln.unit_price_minor, quantity=ln.quantity, discount_minor=ln.discount_minor,
                           line_total_minor=ln.total_minor, commission_bp=ln.commission_bp,
                           commission_minor=ln.commission_minor, suborder_id=so.pk)
                 for m, s, so in all_shipments for ln in s.lines
             ])
-            SubOrderMirror.objects.bulk_create([
+            mirrors = SubOrderMirror.objects.bulk_create([
                 SubOrderMirror(order=order, merchant_id=m.pk, suborder_id=so.pk, number=so.number, status=so.status,
                                warehouse_name=so.warehouse_name, shipping_method=so.shipping_method,
                                subtotal_minor=so.subtotal_minor, shipping_minor=so.shipping_minor,
@@ -281,7 +281,7 @@ def order_checkout(
             if voucher is not None:
                 Voucher.objects.filter(pk=voucher.pk).update(redeemed_count=voucher.redeemed_count + 1)
                 VoucherRedemption.objects.create(voucher=voucher, order=order, shopper_key=scope, discount_minor=discount)
-            Payment.objects.create(order=order, gateway="sandbox", amount_minor=order.total_minor, currency=currency)
+            payment = Payment.objects.create(order=order, gateway="sandbox", amount_minor=order.total_minor, currency=currency)
             if cart is not None:
                 from orders.models import Cart
 
@@ -297,4 +297,9 @@ def order_checkout(
         if existing is None:
             raise
         return existing, False
+    # Hand back the order with what was just written, so callers need not read it again.
+    for mirror in mirrors:
+        mirror.merchant = merchants[mirror.merchant_id]
+    order.payment = payment
+    order._prefetched_objects_cache = {"suborders": mirrors, "lines": order_lines}
     return order, True
