@@ -17,15 +17,20 @@ def _check_db() -> dict:
         return {"ok": False, "error": type(exc).__name__}
 
 
-def _check_broker() -> dict:
+def _broker_connection():
+    """A fresh broker connection (not the app's pool), so a failed check leaves nothing behind."""
     from config.celery import app
 
+    return app.connection_for_write()
+
+
+def _check_broker() -> dict:
     started = time.perf_counter()
     try:
-        with app.connection_for_write() as conn:
+        with _broker_connection() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
-        return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1),
-                "transport": app.conf.broker_url.split(":", 1)[0]}
+            transport = conn.as_uri().split(":", 1)[0]
+        return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1), "transport": transport}
     except Exception as exc:
         return {"ok": False, "error": type(exc).__name__}
 

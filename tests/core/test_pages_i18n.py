@@ -27,10 +27,12 @@ def test_healthz_on_a_merchant_host_needs_no_login(mall, client_at):
 
 
 def test_healthz_says_degraded_when_the_broker_is_down(mall, client_at, monkeypatch):
-    from config.celery import app
+    from kombu import Connection
 
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
-    monkeypatch.setattr(app.conf, "broker_write_url", None)
+    from core import views
+
+    # A broker nobody listens on; the Celery app's own configuration and pool are left alone.
+    monkeypatch.setattr(views, "_broker_connection", lambda: Connection("redis://127.0.0.1:1/0"))
     resp = client_at(None).get("/healthz")
     assert resp.status_code == 503
     assert resp.json()["status"] == "degraded" and resp.json()["broker"]["ok"] is False
