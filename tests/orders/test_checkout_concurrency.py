@@ -117,3 +117,25 @@ def test_expiry_sweep_twice_concurrently_cancels_each_order_once(committed, uniq
     # a third run finds nothing to do
     assert orders_expire_unpaid() == 0
     connection.set_schema_to_public()
+
+
+def test_voucher_redemptions_counted_exactly_once_under_concurrency(committed, unique):
+    from orders.models import Voucher, VoucherRedemption
+
+    mall = committed
+    tag = unique("V")
+    a = stock_item(mall.acme, stock=(100,), tag=tag)
+    code = f"RUSH{tag}".replace("-", "").upper()
+    Voucher.objects.create(code=code, kind="fixed", amount_minor=100, max_redemptions=5, per_shopper_limit=1)
+
+    def shop(n):
+        return order_checkout(shopper=None, email=f"v{n}-{tag}@example.test", voucher_code=code,
+                              lines=[CheckoutLine(a["merchant_id"], a["variant_id"], 1)], shipping_address=ADDRESS,
+                              idempotency_key=f"v-{tag}-{n}")[0].pk
+
+    results, errors = _run_threads(30, shop)
+    assert len([r for r in results if r]) == 5
+    assert all(e.code == "voucher_exhausted" for e in errors if e is not None)
+    assert Voucher.objects.get(code=code).redeemed_count == 5
+    assert VoucherRedemption.objects.filter(voucher__code=code).count() == 5
+    assert levels(a) == [(100, 5)]  # the 25 refused checkouts reserved nothing
