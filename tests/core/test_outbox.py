@@ -365,3 +365,27 @@ def test_a_burst_of_commits_shares_relay_tasks_and_the_last_commit_is_still_cove
     outbox._kick_state["last"] -= outbox.KICK_COALESCE_SECONDS
     outbox._kick_relay()
     assert len(published) == 3
+
+
+def test_a_dead_letter_stops_blocking_its_aggregate(mall, topic):
+    """Documented choice (docs/architecture.md): after MAX_ATTEMPTS the aggregate moves on; the
+    dead letter waits for the operator, who can requeue it."""
+    seen = []
+
+    def handler(event):
+        if event.payload["step"] == 1:
+            raise RuntimeError("poison")
+        seen.append(event.payload["step"])
+
+    name = topic(handler)
+    first = outbox_emit(topic=name, aggregate_type="order", aggregate_id="P", payload={"step": 1})
+    outbox_emit(topic=name, aggregate_type="order", aggregate_id="P", payload={"step": 2})
+    for _ in range(MAX_ATTEMPTS - 1):
+        _make_due(first)
+        outbox_relay_batch()
+        assert seen == []  # still blocked while the first event is retried
+    _make_due(first)
+    outbox_relay_batch()
+    first.refresh_from_db()
+    assert first.status == "dead"
+    assert seen == [2]
