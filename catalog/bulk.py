@@ -28,10 +28,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from core.errors import NotFound, ValidationFailed
-from core.money import Money
-from core.outbox import outbox_emit
-from core.tenancy import assert_merchant_schema, current_merchant, current_schema, merchant_only
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.functions import Upper
@@ -47,6 +43,10 @@ from catalog.services import (
     _currency,
     _sku,
 )
+from core.errors import NotFound, ValidationFailed
+from core.money import Money
+from core.outbox import outbox_emit
+from core.tenancy import assert_merchant_schema, current_merchant, current_schema, merchant_only
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000

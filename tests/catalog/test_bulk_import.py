@@ -7,7 +7,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 
 from catalog.bulk import (
-    MAX_FILE_BYTES, ImportRejected, export_csv_chunks, export_rows, export_xlsx, import_apply, import_preview,
+    MAX_FILE_BYTES,
+    ImportRejected,
+    export_csv_chunks,
+    export_rows,
+    export_xlsx,
+    import_apply,
+    import_preview,
 )
 from catalog.models import Category, Product, StockLevel, StockMovement, Variant
 from catalog.services import warehouse_create
