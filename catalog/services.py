@@ -657,15 +657,33 @@ def stock_reserve(*, lines: list[ReserveLine], expires_at: datetime | None, acto
         if c.reserved_delta > MAX_QUANTITY:
             raise ValidationFailed(_("At most %(max)s units per line.") % {"max": MAX_QUANTITY}, field=c.field)
     now = timezone.now()
-    # No savepoint of its own (checkout's hot path): on OutOfStock the enclosing atomic block is
-    # marked for rollback, so a partial reservation can never be committed by a caller that
-    # swallowed the error — all or nothing either way, two statements fewer per merchant.
-    with transaction.atomic(savepoint=False):
+    if connection.in_atomic_block:
+        # Inside the caller's transaction (checkout): no savepoint of its own, two statements fewer
+        # per merchant. Every refusal (OutOfStock, unknown line) is raised after locking and BEFORE
+        # the first write, so the caller's transaction stays usable (it may try another warehouse);
+        # a failure after the first write marks the caller's transaction for rollback, so a partial
+        # reservation can never be committed. All or nothing either way.
+        return _reserve(changes, merged, expires_at=expires_at, now=now, actor=actor)
+    with transaction.atomic():
+        return _reserve(changes, merged, expires_at=expires_at, now=now, actor=actor)
+
+
+def _reserve(changes, merged, *, expires_at, now, actor) -> list[StockReservation]:
+    try:
         _apply_changes(changes, actor_id=_actor_id(actor))
+    except (OutOfStock, ValidationFailed):
+        raise  # raised before any write: nothing to undo
+    except BaseException:
+        transaction.set_rollback(True)
+        raise
+    try:
         return StockReservation.objects.bulk_create([
             StockReservation(owner=owner, variant_id=v, warehouse_id=w, quantity=qty, expires_at=expires_at, created_at=now)
             for (owner, v, w), (qty, _i) in merged.items()
         ])
+    except BaseException:
+        transaction.set_rollback(True)
+        raise
 
 
 def _close_reservations(reservations: list[StockReservation], *, status: str, reason: str, actor_id: int | None) -> int:

@@ -297,3 +297,19 @@ def test_beat_task_sweeps_every_merchant_schema(mall, make_stock):
             v, w = made[merchant.slug]
             assert StockReservation.objects.get(variant=v).status == "expired"
             assert levels([v], [w]) == {(v.pk, w.pk): (3, 0)}
+
+
+def test_out_of_stock_inside_a_caller_transaction_leaves_it_usable(mall, make_stock):
+    """Checkout calls stock_reserve inside its own transaction (no savepoint of ours): a refusal
+    comes before any write, so the caller can go on, e.g. try another warehouse."""
+    from django.db import transaction
+
+    with in_merchant_schema(mall.acme):
+        (v,), (a, b) = make_stock(qty=2, warehouses=2)
+        with transaction.atomic():
+            with pytest.raises(OutOfStock):
+                stock_reserve(lines=[ReserveLine(v.pk, a.pk, 3, "o:1")], expires_at=None)
+            assert not transaction.get_rollback()
+            stock_reserve(lines=[ReserveLine(v.pk, a.pk, 2, "o:1"), ReserveLine(v.pk, b.pk, 1, "o:1")], expires_at=None)
+        assert levels([v], [a, b]) == {(v.pk, a.pk): (2, 2), (v.pk, b.pk): (2, 1)}
+        assert journal(v, a) == (2, 2) and journal(v, b) == (2, 1)
