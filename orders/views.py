@@ -29,6 +29,7 @@ from orders.services import (
     cart_remove_line,
     cart_set_quantity,
     order_checkout,
+    order_quote,
 )
 from orders.services.cart import cart_accept_prices
 from orders.validation import ADDRESS_FIELDS
@@ -222,15 +223,31 @@ def checkout(request):
         messages.error(request, _("Some prices changed since you added the items. Review them before you check out."))
         return redirect("cart")
     form_kw = {"stores": stores, "guest": guest, "currency": cart.currency}
+    quote = voucher_error = None
     status = 200
     if request.method != "POST":
         initial = {**_saved_address(request), "idempotency_key": uuid.uuid4().hex}
         initial.update({s.field_name: s.chosen.rule_id for s in stores if s.chosen})
         form = CheckoutForm(initial=initial, **form_kw)
-    elif "recalculate" in request.POST:  # the region changed: show that region's shipping, place nothing
+    elif "recalculate" in request.POST:  # region or voucher changed: show the new prices, place nothing
         initial = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
         initial.update({s.field_name: s.chosen.rule_id for s in stores if s.chosen})
         form = CheckoutForm(initial=initial, **form_kw)
+        code = request.POST.get("voucher_code", "").strip()
+        if code:
+            try:
+                quote = order_quote(
+                    shopper=request.user if not guest else None, email=request.POST.get("email") or None,
+                    lines=[CheckoutLine(s.merchant.pk, ln.variant_id, ln.quantity) for s in stores for ln in s.lines],
+                    shipping_address={k: request.POST.get(k, "") for k in ADDRESS_FIELDS},
+                    shipping_choices={s.merchant.pk: s.chosen.rule_id for s in stores if s.chosen},
+                    voucher_code=code, currency=cart.currency,
+                )
+            except DomainError as err:
+                if err.field == "voucher_code":
+                    voucher_error = err.message
+                else:  # an incomplete address does not stop the preview of the rest
+                    messages.info(request, _("Complete the address to see the voucher's discount."))
     else:
         form = CheckoutForm(request.POST, **form_kw)
         if form.is_valid():
@@ -262,7 +279,7 @@ def checkout(request):
                 return redirect("order-detail", number=order.number)
         status = 400
     return render(request, "orders/checkout.html", {
-        "form": form, "stores": stores, "region": region, "currency": cart.currency, "guest": guest,
+        "form": form, "stores": stores, "quote": quote, "voucher_error": voucher_error, "region": region, "currency": cart.currency, "guest": guest,
         "subtotal_minor": sum(s.subtotal_minor for s in stores), "shipping_minor": sum(s.shipping_minor for s in stores),
         "total_minor": sum(s.total_minor for s in stores), "address_fields": [form[k] for k in ADDRESS_FIELDS],
         "shipping_fields": [(s, form[s.field_name] if s.field_name in form.fields else None) for s in stores],

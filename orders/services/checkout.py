@@ -160,9 +160,13 @@ def _price_merchant(merchant: Merchant, clines: list[tuple[int, CheckoutLine]], 
     return _MerchantPart(merchant, lines, shipments, method, cost)
 
 
-def _voucher_apply(*, code: str, parts: list[_MerchantPart], scope: str, currency: str, now) -> tuple[Voucher, int]:
-    """Lock the voucher, check every rule, spread its discount; the caller records the redemption."""
-    voucher = Voucher.objects.select_for_update().filter(code=code.strip().upper()).first()
+def _voucher_apply(*, code: str, parts: list[_MerchantPart], scope: str, currency: str, now, lock: bool = True) -> tuple[Voucher, int]:
+    """Lock the voucher, check every rule, spread its discount; the caller records the redemption.
+
+    `lock=False` is for quotes: the same checks without taking the row lock.
+    """
+    vouchers = Voucher.objects.select_for_update() if lock else Voucher.objects.all()
+    voucher = vouchers.filter(code=code.strip().upper()).first()
     if voucher is None or not voucher.is_active:
         raise ValidationFailed(_("Voucher %(code)s does not exist.") % {"code": code}, field="voucher_code", code="voucher_invalid")
     if voucher.starts_at > now or (voucher.expires_at and voucher.expires_at <= now):
@@ -189,16 +193,20 @@ def _voucher_apply(*, code: str, parts: list[_MerchantPart], scope: str, currenc
     return voucher, amount
 
 
-@platform_only
-def order_checkout(
-    *, shopper, email: str | None, lines: list[CheckoutLine], shipping_address: dict,
-    idempotency_key: str, shipping_choices: dict[int, int] | None = None, voucher_code: str | None = None,
-    currency: str = "CNY", cart=None,
-) -> tuple[Order, bool]:
-    """Place an order. Returns (order, created); a retried request returns the first order with created=False."""
-    key = (idempotency_key or "").strip()
-    if not key or len(key) > 200:
-        raise ValidationFailed(_("An Idempotency-Key (1–200 characters) is required."), field="Idempotency-Key")
+@dataclass
+class _Prepared:
+    shopper: object
+    email: str
+    scope: str
+    address: dict
+    voucher_code: str | None
+    merchants: dict[int, Merchant]
+    parts: list[_MerchantPart]
+
+
+def _prepare(*, shopper, email, lines, shipping_address, shipping_choices, voucher_code, currency,
+             before_pricing=None) -> _Prepared:
+    """Validate the request and price it (reads only): shared by checkout and quote."""
     if shopper is not None and getattr(shopper, "is_authenticated", False):
         email = shopper.email
         scope = f"user:{shopper.pk}"
@@ -212,10 +220,10 @@ def order_checkout(
         raise ValidationFailed(_("At most %(n)s lines per order.") % {"n": MAX_LINES}, field="lines")
     address = clean_address(shipping_address)
     voucher_code = (voucher_code or "").strip() or None
-    request_hash = _request_hash(lines, address, shipping_choices, voucher_code)
-    existing = _existing(scope, key, request_hash)
-    if existing is not None:
-        return existing, False
+    if before_pricing is not None:
+        found = before_pricing(scope, address, voucher_code)
+        if found is not None:
+            return found
 
     merged, first_index = _merge_lines(lines)
     merchant_ids = sorted({ln.merchant_id for ln in merged})
@@ -240,6 +248,57 @@ def order_checkout(
                         address["region"], choices.get(mid), currency)
         for mid in merchant_ids
     ]
+    return _Prepared(shopper, email, scope, address, voucher_code, merchants, parts)
+
+
+@dataclass
+class Quote:
+    """What a checkout would cost now, per store and in total; nothing is written or reserved."""
+
+    parts: list[_MerchantPart]
+    voucher_code: str | None
+    discount_minor: int
+    totals: dict[str, int]
+
+
+@platform_only
+def order_quote(*, shopper, email: str | None, lines: list[CheckoutLine], shipping_address: dict,
+                shipping_choices: dict[int, int] | None = None, voucher_code: str | None = None, currency: str = "CNY") -> Quote:
+    """Price a checkout exactly as order_checkout would (same errors), for the review step."""
+    prep = _prepare(shopper=shopper, email=email or "quote@example.invalid", lines=lines, shipping_address=shipping_address,
+                    shipping_choices=shipping_choices, voucher_code=voucher_code, currency=currency)
+    discount = 0
+    if prep.voucher_code:
+        _, discount = _voucher_apply(code=prep.voucher_code, parts=prep.parts, scope=prep.scope, currency=currency,
+                                     now=timezone.now(), lock=False)
+    for part in prep.parts:
+        split_shipping(part.shipments, part.shipping_minor)
+    return Quote(prep.parts, prep.voucher_code, discount, order_totals([s for p in prep.parts for s in p.shipments]))
+
+
+@platform_only
+def order_checkout(
+    *, shopper, email: str | None, lines: list[CheckoutLine], shipping_address: dict,
+    idempotency_key: str, shipping_choices: dict[int, int] | None = None, voucher_code: str | None = None,
+    currency: str = "CNY", cart=None,
+) -> tuple[Order, bool]:
+    """Place an order. Returns (order, created); a retried request returns the first order with created=False."""
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 200:
+        raise ValidationFailed(_("An Idempotency-Key (1–200 characters) is required."), field="Idempotency-Key")
+    request_hash = ""
+
+    def replay(scope, address, code):
+        nonlocal request_hash
+        request_hash = _request_hash(lines, address, shipping_choices, code)
+        return _existing(scope, key, request_hash)
+
+    prep = _prepare(shopper=shopper, email=email, lines=lines, shipping_address=shipping_address,
+                    shipping_choices=shipping_choices, voucher_code=voucher_code, currency=currency, before_pricing=replay)
+    if isinstance(prep, Order):  # a retry of an order already placed
+        return prep, False
+    shopper, email, scope, address, voucher_code = prep.shopper, prep.email, prep.scope, prep.address, prep.voucher_code
+    merchants, parts = prep.merchants, prep.parts
 
     now = timezone.now()
     expires_at = now + timedelta(minutes=settings.ORDER_UNPAID_TTL_MINUTES)

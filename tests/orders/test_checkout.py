@@ -240,3 +240,19 @@ def test_sql_statements_per_three_merchant_checkout(mall):
     # Inside the test's transaction the checkout's BEGIN/COMMIT show up as one SAVEPOINT/RELEASE pair.
     outer = [q for q in sql if q.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))][:1] + [q for q in sql if q.startswith("RELEASE SAVEPOINT")][-1:]
     assert len(sql) - len(outer) <= 40, "\n".join(q[:120] for q in sql)
+
+
+def test_quote_prices_like_checkout_and_writes_nothing(mall):
+    from orders.services import order_quote
+
+    a = stock_item(mall.acme, price_minor=1000, stock=(5,))
+    g = stock_item(mall.globex, price_minor=2000, stock=(5,))
+    Voucher.objects.create(code="Q10", kind="fixed", amount_minor=1001, currency="CNY")
+    before = (Order.objects.count(), OutboxEvent.objects.count(), levels(a), levels(g))
+    quote = order_quote(shopper=mall.users["shopper"], email=None, lines=[_line(a), _line(g)], shipping_address=ADDRESS,
+                        voucher_code="Q10")
+    assert (Order.objects.count(), OutboxEvent.objects.count(), levels(a), levels(g)) == before
+    assert Voucher.objects.get(code="Q10").redeemed_count == 0
+    order, _ = _checkout(mall.users["shopper"], [_line(a), _line(g)], voucher_code="Q10")
+    assert quote.discount_minor == order.discount_minor == 1001
+    assert quote.totals == {k: getattr(order, k) for k in ("subtotal_minor", "shipping_minor", "discount_minor", "total_minor")}

@@ -288,3 +288,22 @@ def test_checkout_region_change_recalculates_shipping_and_places_nothing(mall, c
     assert Order.objects.filter(shopper=shopper).count() == before
     resp = c.post("/checkout/", {**ADDRESS, "idempotency_key": "k-recalc", "recalculate": "1"})
     assert "Shanghai courier · CNY 6.00" in resp.content.decode()
+
+
+def test_checkout_page_previews_voucher_discount(mall, client_at):
+    from orders.models import Order, Voucher
+    from orders.services import cart_add_line, cart_get_or_create
+    from tests.orders.factories import ADDRESS, stock_item
+
+    a = stock_item(mall.acme, price_minor=5000, stock=(5,))
+    Voucher.objects.create(code="PREVIEW5", kind="fixed", amount_minor=500)
+    shopper = mall.users["nobody"]
+    cart_add_line(cart=cart_get_or_create(shopper=shopper), merchant_id=a["merchant_id"], variant_id=a["variant_id"], quantity=1)
+    client = client_at(None, shopper)
+    before = Order.objects.count()
+    resp = client.post("/checkout/", {**ADDRESS, "voucher_code": "PREVIEW5", "recalculate": "1", "idempotency_key": "pv"})
+    body = resp.content.decode()
+    assert 'data-testid="checkout-discount">−CNY 5.00' in body
+    bad = client.post("/checkout/", {**ADDRESS, "voucher_code": "NOPE", "recalculate": "1", "idempotency_key": "pv"}).content.decode()
+    assert "Voucher NOPE does not exist." in bad
+    assert Order.objects.count() == before
