@@ -7,7 +7,8 @@ from orders.models import Order, SubOrderMirror
 from storefront.models import ListingEntry
 from tests.orders.factories import ADDRESS, stock_item
 
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "order-page.png"
+# Written under var/ so a test run never changes tracked files; copy it to docs/img/ to refresh the README's.
+SCREENSHOT = Path(__file__).resolve().parents[2] / "var" / "screenshots" / "order-page.png"
 
 
 def test_shopper_checks_out_across_three_stores_and_each_store_sees_only_its_suborder(
