@@ -49,13 +49,18 @@ def test_switch_restores_previous_schema(mall):
     assert current_schema() == "public"
 
 
-def test_cache_keys_carry_schema(mall):
+def test_cache_keys_carry_schema(mall, unique):
     from django.core.cache import cache
 
-    cache.set("greeting", "public-value")
+    key = unique("greeting")  # the cache may be a shared Redis that outlives test runs
+    cache.set(key, "public-value")
     with in_merchant_schema(mall.acme):
-        assert cache.get("greeting") is None
-        cache.set("greeting", "acme-value")
+        assert cache.get(key) is None
+        cache.set(key, "acme-value")
     with in_merchant_schema(mall.globex):
-        assert cache.get("greeting") is None
-    assert cache.get("greeting") == "public-value"
+        assert cache.get(key) is None
+    assert cache.get(key) == "public-value"
+    with in_merchant_schema(mall.acme):
+        assert cache.get(key) == "acme-value"
+        cache.delete(key)
+    cache.delete(key)
