@@ -94,7 +94,6 @@ class Command(BaseCommand):
             admin.execute(f'CREATE DATABASE "{bench_name}"')
         admin.close()
         env = {**os.environ, "DATABASE_URL": bench_url, "MALLARD_BENCH_CHILD": "1", "MALLARD_FAST_HASHER": "1"}
-        env.pop("REDIS_URL", None) if env.get("MALLARD_BENCH_KEEP_REDIS") != "1" else None
         subprocess.run([sys.executable, str(ROOT / "manage.py"), "mallard_migrate"], env=env, check=True,
                        stdout=subprocess.DEVNULL)
         argv = [sys.executable, str(ROOT / "manage.py"), "bench_checkout", "--clients", str(opts["clients"]),
