@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from catalog.models import Category, Product, StockLevel, StockMovement, StockReservation, Variant, Warehouse
 from core.errors import NotFound
@@ -145,7 +146,7 @@ def product_list_for_merchant(*, search: str = "", category_id: int | None = Non
 def product_get(*, product_id: int) -> Product:
     product = Product.objects.select_related("category").prefetch_related("variants").filter(pk=product_id).first()
     if product is None:
-        raise NotFound(f"No product {product_id}.", field="product_id")
+        raise NotFound(_("No product %(id)s.") % {"id": product_id}, field="product_id")
     return product
 
 
@@ -153,7 +154,7 @@ def product_get(*, product_id: int) -> Product:
 def variant_get(*, variant_id: int) -> Variant:
     variant = Variant.objects.select_related("product").filter(pk=variant_id).first()
     if variant is None:
-        raise NotFound(f"No variant {variant_id}.", field="variant_id")
+        raise NotFound(_("No variant %(id)s.") % {"id": variant_id}, field="variant_id")
     return variant
 
 
@@ -161,7 +162,7 @@ def variant_get(*, variant_id: int) -> Variant:
 def variant_get_by_sku(*, sku: str) -> Variant:
     variant = Variant.objects.select_related("product").filter(sku=sku).first()
     if variant is None:
-        raise NotFound(f"No variant with SKU {sku!r}.", field="sku")
+        raise NotFound(_("No variant with SKU %(sku)s.") % {"sku": repr(sku)}, field="sku")
     return variant
 
 
@@ -199,7 +200,7 @@ def warehouse_list(*, active_only: bool = False) -> list[Warehouse]:
 def warehouse_get(*, warehouse_id: int) -> Warehouse:
     wh = Warehouse.objects.filter(pk=warehouse_id).first()
     if wh is None:
-        raise NotFound(f"No warehouse {warehouse_id}.", field="warehouse_id")
+        raise NotFound(_("No warehouse %(id)s.") % {"id": warehouse_id}, field="warehouse_id")
     return wh
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext as _
+
 from core.errors import ValidationFailed
 
 MAX_LINE_QUANTITY = 9999
@@ -17,41 +19,41 @@ def clean_quantity(value, *, field: str) -> int:
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value.strip())
         else:
-            raise ValidationFailed("Quantity must be a whole number.", field=field)
+            raise ValidationFailed(_("Quantity must be a whole number."), field=field)
     if value < 1 or value > MAX_LINE_QUANTITY:
-        raise ValidationFailed(f"Quantity must be between 1 and {MAX_LINE_QUANTITY}.", field=field)
+        raise ValidationFailed(_("Quantity must be between 1 and %(max)s.") % {"max": MAX_LINE_QUANTITY}, field=field)
     return value
 
 
 def clean_address(raw, *, field: str = "shipping_address") -> dict:
     if not isinstance(raw, dict):
-        raise ValidationFailed("The address must be an object with name, phone, line1, city, region, postcode and country.", field=field)
+        raise ValidationFailed(_("The address must be an object with name, phone, line1, city, region, postcode and country."), field=field)
     unknown = set(raw) - set(ADDRESS_FIELDS)
     if unknown:
-        raise ValidationFailed(f"Unknown address field(s): {', '.join(sorted(unknown))}.", field=f"{field}.{sorted(unknown)[0]}")
+        raise ValidationFailed(_("Unknown address field(s): %(fields)s.") % {"fields": ", ".join(sorted(unknown))}, field=f"{field}.{sorted(unknown)[0]}")
     out = {}
     for key, max_len in ADDRESS_FIELDS.items():
         value = raw.get(key, "")
         if value is None:
             value = ""
         if not isinstance(value, str):
-            raise ValidationFailed(f"Address {key} must be text.", field=f"{field}.{key}")
+            raise ValidationFailed(_("Address %(field)s must be text.") % {"field": key}, field=f"{field}.{key}")
         value = value.strip()
         if key in REQUIRED_ADDRESS and not value:
-            raise ValidationFailed(f"Address {key} is required.", field=f"{field}.{key}")
+            raise ValidationFailed(_("Address %(field)s is required.") % {"field": key}, field=f"{field}.{key}")
         if len(value) > max_len:
-            raise ValidationFailed(f"Address {key} is longer than {max_len} characters.", field=f"{field}.{key}")
+            raise ValidationFailed(_("Address %(field)s is longer than %(max)s characters.") % {"field": key, "max": max_len}, field=f"{field}.{key}")
         out[key] = value
     out["country"] = out["country"].upper()
     if not re.fullmatch(r"[A-Z]{2}", out["country"]):
-        raise ValidationFailed("Country must be a two-letter ISO code such as CN.", field=f"{field}.country")
+        raise ValidationFailed(_("Country must be a two-letter ISO code such as CN."), field=f"{field}.country")
     if not PHONE_RE.match(out["phone"]):
-        raise ValidationFailed("Phone number looks wrong.", field=f"{field}.phone")
+        raise ValidationFailed(_("Phone number looks wrong."), field=f"{field}.phone")
     return out
 
 
 def clean_email(value, *, field: str = "email") -> str:
     value = (value or "").strip().lower() if isinstance(value, str) else ""
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-        raise ValidationFailed("Enter a valid email address.", field=field)
+        raise ValidationFailed(_("Enter a valid email address."), field=field)
     return value

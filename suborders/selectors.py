@@ -1,4 +1,6 @@
 """Reads of suborders for the merchant's dashboard and API (current merchant schema only)."""
+from django.utils.translation import gettext as _
+
 from core.errors import NotFound
 from core.tenancy import merchant_only
 from suborders.models import SubOrder
@@ -17,4 +19,4 @@ def suborder_get(*, suborder_id: int) -> SubOrder:
     try:
         return SubOrder.objects.prefetch_related("lines", "events").get(pk=suborder_id)
     except (SubOrder.DoesNotExist, ValueError):
-        raise NotFound("No such suborder in this store.") from None
+        raise NotFound(_("No such suborder in this store.")) from None
