@@ -1,13 +1,11 @@
-"""Merchant host pages. Each app's dashboard pages are included here under their own prefix."""
-from importlib.util import find_spec
-
+"""Merchant host pages: the dashboard home and each app's dashboard pages under its own prefix."""
 from django.urls import include, path
 
 from merchants import views
 
 urlpatterns = [
     path("", views.dashboard_home, name="dashboard"),
+    path("catalog/", include("catalog.urls")),
+    path("suborders/", include("suborders.urls")),
+    path("shipping/", include("fulfillment.urls")),
 ]
-for prefix, module in (("catalog/", "catalog.urls"), ("suborders/", "suborders.urls"), ("shipping/", "fulfillment.urls")):
-    if find_spec(module):
-        urlpatterns.append(path(prefix, include(module)))

@@ -1,13 +1,10 @@
-"""Storefront pages on the mall host. Apps' shopper pages are included under their own prefix."""
-from importlib.util import find_spec
-
+"""Storefront pages on the mall host: home, products across stores, and the shopper's cart and orders."""
 from django.urls import include, path
 
 from storefront import views
 
 urlpatterns = [
     path("", views.home, name="storefront-home"),
+    path("products/", include("storefront.product_urls")),
+    path("", include("orders.urls")),
 ]
-for prefix, module in (("products/", "storefront.product_urls"), ("", "orders.urls")):
-    if find_spec(module):
-        urlpatterns.append(path(prefix, include(module)))
