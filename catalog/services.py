@@ -630,9 +630,10 @@ class ReserveLine:
 def stock_reserve(*, lines: list[ReserveLine], expires_at: datetime | None, actor=None, reference: str = "") -> list[StockReservation]:
     """Reserve every line or nothing (OutOfStock names the short line).
 
-    A constant number of statements whatever the number of lines: lock the levels in
-    (variant, warehouse) order, one guarded UPDATE, one INSERT of reservations, one of movements,
-    one listing event. Repeated (variant, warehouse) pairs are merged into one level change.
+    ONE statement whatever the number of lines (_RESERVE_SQL): lock the levels in (variant,
+    warehouse) order, one guarded UPDATE, the movements and the reservations; then the low-stock
+    and listing events (buffered by the caller's outbox batch, if any). Repeated (variant,
+    warehouse) pairs are merged into one level change. A refusal is computed on the error path.
     """
     if not lines:
         raise ValidationFailed(_("Nothing to reserve."), field="lines")
@@ -659,31 +660,139 @@ def stock_reserve(*, lines: list[ReserveLine], expires_at: datetime | None, acto
     now = timezone.now()
     if connection.in_atomic_block:
         # Inside the caller's transaction (checkout): no savepoint of its own, two statements fewer
-        # per merchant. Every refusal (OutOfStock, unknown line) is raised after locking and BEFORE
-        # the first write, so the caller's transaction stays usable (it may try another warehouse);
-        # a failure after the first write marks the caller's transaction for rollback, so a partial
-        # reservation can never be committed. All or nothing either way.
+        # per merchant. A refusal (OutOfStock, unknown line) means the one statement wrote nothing,
+        # so the caller's transaction stays usable (it may try another warehouse); a database error
+        # in that statement marks the caller's transaction for rollback, so a partial reservation
+        # can never be committed. All or nothing either way.
         return _reserve(changes, merged, expires_at=expires_at, now=now, actor=actor)
     with transaction.atomic():
         return _reserve(changes, merged, expires_at=expires_at, now=now, actor=actor)
 
 
+# The whole reservation in ONE statement (the checkout hot path: one round trip per merchant).
+#   want    the level changes asked for, one row per (variant, warehouse), quantities summed;
+#   locked  lock those levels in (variant_id, warehouse_id) order, the lock order of every stock
+#           writer, so two checkouts over the same rows queue instead of deadlocking; the values read
+#           are the newest committed ones (READ COMMITTED re-reads a row after waiting for its lock);
+#   ok      every asked level exists and has enough free stock: the all-or-nothing decision;
+#   upd     reserve on every level or on none (gated by ok). The guard repeats the invariant so the
+#           UPDATE itself can never oversell; low_alerted := available after <= threshold, which is
+#           what the alert/re-arm rule of _apply_changes amounts to;
+#   line    the reservations, one per (owner, variant, warehouse), in the caller's order;
+#   mov     one reservation movement per line (the journal), only for levels that were updated;
+#   res     one reservation row per line, only for levels that were updated.
+# The result: one row per updated level (with the before-state, for low-stock alerts) and one per
+# reservation. No rows at all = refused, and then nothing was written: the caller's transaction
+# stays usable, and _reserve_refusal names the short line.
+_RESERVE_SQL = """
+    WITH want AS (
+        SELECT * FROM unnest(%(vids)s::bigint[], %(wids)s::bigint[], %(qtys)s::bigint[]) AS w(variant_id, warehouse_id, qty)
+    ), locked AS MATERIALIZED (
+        SELECT s.id, s.variant_id, s.warehouse_id, s.on_hand, s.reserved, s.low_alerted,
+               v.sku, v.low_stock_threshold AS threshold, wh.code, want.qty
+        FROM catalog_stocklevel s
+        JOIN want ON s.variant_id = want.variant_id AND s.warehouse_id = want.warehouse_id
+        JOIN catalog_variant v ON v.id = s.variant_id
+        JOIN catalog_warehouse wh ON wh.id = s.warehouse_id
+        ORDER BY s.variant_id, s.warehouse_id
+        FOR UPDATE OF s
+    ), ok AS (
+        SELECT count(*) = %(n)s AND coalesce(bool_and(l.on_hand - l.reserved >= l.qty), false) AS ok FROM locked l
+    ), upd AS (
+        UPDATE catalog_stocklevel s
+        SET reserved = s.reserved + l.qty,
+            low_alerted = (s.on_hand - s.reserved - l.qty <= l.threshold),
+            updated_at = %(now)s
+        FROM locked l
+        WHERE s.id = l.id AND (SELECT ok FROM ok) AND s.on_hand >= s.reserved + l.qty
+        RETURNING s.variant_id, s.warehouse_id, s.on_hand, s.reserved, l.low_alerted AS was_alerted, l.threshold, l.sku, l.code
+    ), line AS (
+        SELECT * FROM unnest(%(owners)s::text[], %(lvids)s::bigint[], %(lwids)s::bigint[], %(lqtys)s::bigint[],
+                             %(refs)s::text[]) WITH ORDINALITY AS x(owner, variant_id, warehouse_id, qty, reference, ord)
+    ), mov AS (
+        INSERT INTO catalog_stockmovement (kind, variant_id, warehouse_id, on_hand_delta, reserved_delta, actor_id,
+                                           reason, reference, created_at)
+        SELECT %(kind)s, x.variant_id, x.warehouse_id, 0, x.qty, %(actor_id)s, x.owner, x.reference, %(now)s
+        FROM line x JOIN upd u ON u.variant_id = x.variant_id AND u.warehouse_id = x.warehouse_id
+        ORDER BY x.ord
+    ), res AS (
+        INSERT INTO catalog_stockreservation (owner, variant_id, warehouse_id, quantity, shipped_quantity, status,
+                                              expires_at, created_at, closed_at)
+        SELECT x.owner, x.variant_id, x.warehouse_id, x.qty, 0, %(active)s, %(expires_at)s, %(now)s, NULL
+        FROM line x JOIN upd u ON u.variant_id = x.variant_id AND u.warehouse_id = x.warehouse_id
+        ORDER BY x.ord
+        RETURNING id, owner, variant_id, warehouse_id
+    )
+    SELECT 'level', u.variant_id, u.warehouse_id, u.on_hand, u.reserved, u.was_alerted, u.threshold, u.sku, u.code, NULL::text
+    FROM upd u
+    UNION ALL
+    SELECT 'reservation', r.variant_id, r.warehouse_id, r.id, NULL, NULL, NULL, NULL, NULL, r.owner
+    FROM res r
+"""
+
+
 def _reserve(changes, merged, *, expires_at, now, actor) -> list[StockReservation]:
+    """Reserve `merged` ({(owner, variant, warehouse): [quantity, first index]}) with _RESERVE_SQL."""
+    totals: dict[tuple[int, int], int] = {}
+    first: dict[tuple[int, int], _Change] = {}
+    for c in changes:
+        key = (c.variant_id, c.warehouse_id)
+        totals[key] = totals.get(key, 0) + c.reserved_delta
+        first.setdefault(key, c)
+    keys = sorted(totals)
+    params = {
+        "vids": [k[0] for k in keys], "wids": [k[1] for k in keys], "qtys": [totals[k] for k in keys], "n": len(keys),
+        "owners": [c.reason for c in changes], "lvids": [c.variant_id for c in changes],
+        "lwids": [c.warehouse_id for c in changes], "lqtys": [c.reserved_delta for c in changes],
+        "refs": [c.reference for c in changes], "kind": StockMovement.Kind.RESERVATION, "actor_id": _actor_id(actor),
+        "active": StockReservation.Status.ACTIVE, "expires_at": expires_at, "now": now,
+    }
     try:
-        _apply_changes(changes, actor_id=_actor_id(actor))
-    except (OutOfStock, ValidationFailed):
-        raise  # raised before any write: nothing to undo
+        with connection.cursor() as cur:
+            cur.execute(_RESERVE_SQL, params)
+            rows = cur.fetchall()
     except BaseException:
-        transaction.set_rollback(True)
+        transaction.set_rollback(True)  # the statement may have written part of its rows before failing
         raise
-    try:
-        return StockReservation.objects.bulk_create([
-            StockReservation(owner=owner, variant_id=v, warehouse_id=w, quantity=qty, expires_at=expires_at, created_at=now)
-            for (owner, v, w), (qty, _i) in merged.items()
-        ])
-    except BaseException:
+    if not rows:  # refused: nothing was written
+        raise _reserve_refusal(keys, totals, first)
+    levels = [r for r in rows if r[0] == "level"]
+    ids = {(r[9], r[1], r[2]): r[3] for r in rows if r[0] == "reservation"}
+    if len(levels) != len(keys) or len(ids) != len(merged):  # impossible while we hold the row locks
         transaction.set_rollback(True)
-        raise
+        raise Conflict(_("Stock changed underneath this operation; nothing was changed."))
+    for _kind, vid, wid, on_hand, reserved, was_alerted, threshold, sku, code, _owner in sorted(levels, key=lambda r: (r[1], r[2])):
+        available = on_hand - reserved
+        if available <= threshold and not was_alerted:
+            outbox_emit(topic=TOPIC_LOW_STOCK, aggregate_type="variant", aggregate_id=vid,
+                        payload={"sku": sku, "variant_id": vid, "available": available, "threshold": threshold,
+                                 "warehouse": code, "warehouse_id": wid})
+    _emit_listing_changed(key[0] for key in keys)
+    out = []
+    for (owner, v, w), (qty, _i) in merged.items():
+        reservation = StockReservation(id=ids[(owner, v, w)], owner=owner, variant_id=v, warehouse_id=w, quantity=qty,
+                                       shipped_quantity=0, status=StockReservation.Status.ACTIVE, expires_at=expires_at,
+                                       created_at=now, closed_at=None)
+        reservation._state.adding = False
+        reservation._state.db = connection.alias
+        out.append(reservation)
+    return out
+
+
+def _reserve_refusal(keys, totals, first) -> Exception:
+    """Why _RESERVE_SQL reserved nothing, naming the first short line. Error path only: the
+    levels are still locked by this transaction, so what we read here is what the statement saw."""
+    with connection.cursor() as cur:
+        cur.execute(_LOCK_SQL, [[k[0] for k in keys], [k[1] for k in keys]])
+        rows = {(r[1], r[2]): r for r in cur.fetchall()}
+    for key in keys:
+        row = rows.get(key)
+        if row is None:
+            return _unknown_level(first[key])
+        _id, _v, _w, on_hand, reserved, _alerted, sku, _threshold, code = row
+        if on_hand - reserved < totals[key]:
+            return _short(first[key], sku=sku, code=code, available=on_hand - reserved, requested=totals[key])
+    return Conflict(_("Stock changed underneath this operation; nothing was changed."))
 
 
 def _close_reservations(reservations: list[StockReservation], *, status: str, reason: str, actor_id: int | None) -> int:

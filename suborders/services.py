@@ -6,18 +6,63 @@ the caller's transaction.
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog.services import ReserveLine, stock_release, stock_reserve
-from core.errors import InvalidTransition
+from core.errors import Conflict, InvalidTransition
 from core.outbox import outbox_emit
 from core.tenancy import current_merchant, in_public_schema, merchant_only
 from orders.pricing import Shipment
-from suborders.models import SubOrder, SubOrderEvent, SubOrderLine
+from suborders.models import SubOrder, SubOrderEvent
 from suborders.states import HOLDS_RESERVATION, SubOrderStatus, can_transition
+
+# This merchant's suborders, their lines and their first events in ONE statement (checkout).
+#   so_in  the suborders to create, in the caller's order;
+#   so     insert them; RETURNING gives each new id with its number (unique within the order);
+#   ln     insert the lines, each joined to its suborder by number; the ORDER BY keeps the caller's
+#          order, so ids (handed out as rows are inserted) ascend in that order;
+#   ev     the "created" event of each suborder (from_status "" to its first status).
+# The result: one row per suborder and one per line, tagged.
+_CREATE_FOR_CHECKOUT_SQL = """
+    WITH so_in AS (
+        SELECT * FROM unnest(%(numbers)s::text[], %(warehouse_ids)s::bigint[], %(warehouse_names)s::text[],
+                             %(reasons)s::text[], %(subtotals)s::bigint[], %(shippings)s::bigint[], %(discounts)s::bigint[],
+                             %(platform_discounts)s::bigint[], %(totals)s::bigint[])
+            WITH ORDINALITY AS t(number, warehouse_id, warehouse_name, warehouse_reason, subtotal_minor, shipping_minor,
+                                 discount_minor, platform_discount_minor, total_minor, ord)
+    ), so AS (
+        INSERT INTO suborders_suborder (number, order_id, order_number, shopper_email, status, currency, warehouse_id,
+                                        warehouse_name, warehouse_reason, shipping_method, shipping_address, subtotal_minor,
+                                        shipping_minor, discount_minor, platform_discount_minor, total_minor, created_at,
+                                        updated_at, accept_by)
+        SELECT t.number, %(order_id)s, %(order_number)s, %(email)s, %(status)s, %(currency)s, t.warehouse_id,
+               t.warehouse_name, t.warehouse_reason, %(shipping_method)s, %(address)s::jsonb, t.subtotal_minor,
+               t.shipping_minor, t.discount_minor, t.platform_discount_minor, t.total_minor, %(now)s, %(now)s, NULL
+        FROM so_in t ORDER BY t.ord
+        RETURNING id, number
+    ), ln AS (
+        INSERT INTO suborders_suborderline (suborder_id, variant_id, sku, name, unit_price_minor, quantity, discount_minor,
+                                            line_total_minor)
+        SELECT so.id, x.variant_id, x.sku, x.name, x.unit_price_minor, x.quantity, x.discount_minor, x.line_total_minor
+        FROM unnest(%(l_numbers)s::text[], %(l_variant_ids)s::bigint[], %(l_skus)s::text[], %(l_names)s::text[],
+                    %(l_prices)s::bigint[], %(l_quantities)s::integer[], %(l_discounts)s::bigint[], %(l_totals)s::bigint[])
+            WITH ORDINALITY AS x(number, variant_id, sku, name, unit_price_minor, quantity, discount_minor, line_total_minor, ord)
+        JOIN so ON so.number = x.number
+        ORDER BY x.ord
+        RETURNING id, suborder_id
+    ), ev AS (
+        INSERT INTO suborders_suborderevent (suborder_id, from_status, to_status, actor_id, reason, at)
+        SELECT so.id, '', %(status)s, %(actor_id)s, 'checkout', %(now)s FROM so ORDER BY so.id
+    )
+    SELECT 'suborder', id, number FROM so
+    UNION ALL
+    SELECT 'line', id, NULL FROM ln
+"""
 
 
 @merchant_only
@@ -27,43 +72,54 @@ def suborders_create_for_checkout(
 ) -> list[SubOrder]:
     """Create this merchant's suborders for `order` and reserve their stock, all or nothing.
 
-    One INSERT per table for all shipments, then one reservation call for every line:
-    a constant number of statements however many lines the merchant has.
+    Two statements however many suborders and lines: _CREATE_FOR_CHECKOUT_SQL writes suborders,
+    lines and events; stock_reserve locks and reserves every line.
     """
     merchant = current_merchant()
     now = timezone.now()
+    status = SubOrderStatus.PENDING_PAYMENT
+    numbers = [f"{order.number}-{merchant.slug[:6].upper()}{i + 1}" for i in range(len(shipments))]
+    flat = [(number, ln) for number, s in zip(numbers, shipments, strict=True) for ln in s.lines]
+    params = {
+        "numbers": numbers, "warehouse_ids": [s.warehouse_id for s in shipments],
+        "warehouse_names": [s.warehouse_name for s in shipments], "reasons": [s.reason[:300] for s in shipments],
+        "subtotals": [s.subtotal_minor for s in shipments], "shippings": [s.shipping_minor for s in shipments],
+        "discounts": [s.discount_minor for s in shipments], "platform_discounts": [s.platform_discount_minor for s in shipments],
+        "totals": [s.total_minor for s in shipments],
+        "order_id": order.pk, "order_number": order.number, "email": order.email, "status": status,
+        "currency": order.currency, "shipping_method": shipping_method, "address": json.dumps(shipping_address),
+        "now": now, "actor_id": getattr(actor, "pk", None),
+        "l_numbers": [n for n, _ln in flat], "l_variant_ids": [ln.variant_id for _n, ln in flat],
+        "l_skus": [ln.sku for _n, ln in flat], "l_names": [ln.name for _n, ln in flat],
+        "l_prices": [ln.unit_price_minor for _n, ln in flat], "l_quantities": [ln.quantity for _n, ln in flat],
+        "l_discounts": [ln.discount_minor for _n, ln in flat], "l_totals": [ln.total_minor for _n, ln in flat],
+    }
     with transaction.atomic(savepoint=False):
-        suborders = SubOrder.objects.bulk_create([
-            SubOrder(
-                number=f"{order.number}-{merchant.slug[:6].upper()}{i + 1}",
-                order_id=order.pk, order_number=order.number, shopper_email=order.email,
-                status=SubOrderStatus.PENDING_PAYMENT, currency=order.currency,
+        with connection.cursor() as cur:
+            cur.execute(_CREATE_FOR_CHECKOUT_SQL, params)
+            rows = cur.fetchall()
+        suborder_ids = {number: pk for kind, pk, number in rows if kind == "suborder"}
+        line_ids = sorted(pk for kind, pk, _n in rows if kind == "line")  # ascending = the caller's order
+        if len(suborder_ids) != len(numbers) or len(line_ids) != len(flat):
+            raise Conflict(_("The suborders could not be written; nothing was changed."))
+        suborders = []
+        for number, s in zip(numbers, shipments, strict=True):
+            so = SubOrder(
+                id=suborder_ids[number], number=number, order_id=order.pk, order_number=order.number,
+                shopper_email=order.email, status=status, currency=order.currency,
                 warehouse_id=s.warehouse_id, warehouse_name=s.warehouse_name, warehouse_reason=s.reason[:300],
                 shipping_method=shipping_method, shipping_address=shipping_address,
                 subtotal_minor=s.subtotal_minor, shipping_minor=s.shipping_minor,
                 discount_minor=s.discount_minor, platform_discount_minor=s.platform_discount_minor,
-                total_minor=s.total_minor, created_at=now, updated_at=now,
+                total_minor=s.total_minor, created_at=now, updated_at=now, accept_by=None,
             )
-            for i, s in enumerate(shipments)
-        ])
-        lines = SubOrderLine.objects.bulk_create([
-            SubOrderLine(
-                suborder=so, variant_id=ln.variant_id, sku=ln.sku, name=ln.name,
-                unit_price_minor=ln.unit_price_minor, quantity=ln.quantity,
-                discount_minor=ln.discount_minor, line_total_minor=ln.total_minor,
-            )
-            for so, s in zip(suborders, shipments, strict=True)
-            for ln in s.lines
-        ])
-        SubOrderEvent.objects.bulk_create([
-            SubOrderEvent(suborder=so, from_status="", to_status=so.status, actor_id=getattr(actor, "pk", None),
-                          reason="checkout", at=now)
-            for so in suborders
-        ])
-        warehouse_of = {so.pk: so.warehouse_id for so in suborders}
+            so._state.adding = False
+            so._state.db = connection.alias
+            suborders.append(so)
+        warehouse_of = dict(zip(numbers, (s.warehouse_id for s in shipments), strict=True))
         stock_reserve(
-            lines=[ReserveLine(variant_id=ln.variant_id, warehouse_id=warehouse_of[ln.suborder_id],
-                               quantity=ln.quantity, owner=ln.reservation_owner) for ln in lines],
+            lines=[ReserveLine(variant_id=ln.variant_id, warehouse_id=warehouse_of[number], quantity=ln.quantity,
+                               owner=f"suborder_line:{pk}") for pk, (number, ln) in zip(line_ids, flat, strict=True)],
             expires_at=reservation_expires_at, actor=actor, reference=order.number,
         )
     return suborders
