@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -276,6 +276,96 @@ def order_quote(*, shopper, email: str | None, lines: list[CheckoutLine], shippi
     return Quote(prep.parts, prep.voucher_code, discount, order_totals([s for p in prep.parts for s in p.shipments]))
 
 
+# The public rows of a placed order in ONE statement: its lines (snapshots of name, SKU, price and
+# the merchant's commission), one mirror per suborder, and the pending payment. The ORDER BYs keep
+# the caller's order, so the ids (handed out as rows are inserted) ascend in that order.
+_PUBLIC_ROWS_SQL = """
+    WITH ol AS (
+        INSERT INTO orders_orderline (order_id, merchant_id, variant_id, sku, name, unit_price_minor, quantity, discount_minor,
+                                      line_total_minor, commission_bp, commission_minor, suborder_id)
+        SELECT %(order_id)s, x.merchant_id, x.variant_id, x.sku, x.name, x.unit_price_minor, x.quantity, x.discount_minor,
+               x.line_total_minor, x.commission_bp, x.commission_minor, x.suborder_id
+        FROM unnest(%(l_merchant_ids)s::bigint[], %(l_variant_ids)s::bigint[], %(l_skus)s::text[], %(l_names)s::text[],
+                    %(l_prices)s::bigint[], %(l_quantities)s::integer[], %(l_discounts)s::bigint[], %(l_totals)s::bigint[],
+                    %(l_commission_bps)s::integer[], %(l_commissions)s::bigint[], %(l_suborder_ids)s::bigint[])
+            WITH ORDINALITY AS x(merchant_id, variant_id, sku, name, unit_price_minor, quantity, discount_minor,
+                                 line_total_minor, commission_bp, commission_minor, suborder_id, ord)
+        ORDER BY x.ord
+        RETURNING id
+    ), mi AS (
+        INSERT INTO orders_subordermirror (order_id, merchant_id, suborder_id, number, status, warehouse_name, shipping_method,
+                                           subtotal_minor, shipping_minor, discount_minor, total_minor, updated_at)
+        SELECT %(order_id)s, x.merchant_id, x.suborder_id, x.number, x.status, x.warehouse_name, x.shipping_method,
+               x.subtotal_minor, x.shipping_minor, x.discount_minor, x.total_minor, %(now)s
+        FROM unnest(%(m_merchant_ids)s::bigint[], %(m_suborder_ids)s::bigint[], %(m_numbers)s::text[], %(m_statuses)s::text[],
+                    %(m_warehouse_names)s::text[], %(m_methods)s::text[], %(m_subtotals)s::bigint[], %(m_shippings)s::bigint[],
+                    %(m_discounts)s::bigint[], %(m_totals)s::bigint[])
+            WITH ORDINALITY AS x(merchant_id, suborder_id, number, status, warehouse_name, shipping_method, subtotal_minor,
+                                 shipping_minor, discount_minor, total_minor, ord)
+        ORDER BY x.ord
+        RETURNING id
+    ), pay AS (
+        INSERT INTO payments_payment (order_id, gateway, amount_minor, currency, status, gateway_reference, created_at, updated_at)
+        VALUES (%(order_id)s, %(gateway)s, %(amount)s, %(currency)s, %(pay_status)s, '', %(now)s, %(now)s)
+        RETURNING id
+    )
+    SELECT 'line', id FROM ol UNION ALL SELECT 'mirror', id FROM mi UNION ALL SELECT 'payment', id FROM pay
+"""
+
+
+def _loaded(instance):
+    """Mark a model instance built from values just written as a saved row."""
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
+
+
+def _write_public_rows(*, order: Order, all_shipments: list, now) -> tuple[list[OrderLine], list[SubOrderMirror], Payment]:
+    """Write the order's lines, suborder mirrors and payment with _PUBLIC_ROWS_SQL; returns them as instances."""
+    lines = [(m, so, ln) for m, s, so in all_shipments for ln in s.lines]
+    params = {
+        "order_id": order.pk, "now": now,
+        "l_merchant_ids": [m.pk for m, _so, _ln in lines], "l_variant_ids": [ln.variant_id for *_x, ln in lines],
+        "l_skus": [ln.sku for *_x, ln in lines], "l_names": [ln.name for *_x, ln in lines],
+        "l_prices": [ln.unit_price_minor for *_x, ln in lines], "l_quantities": [ln.quantity for *_x, ln in lines],
+        "l_discounts": [ln.discount_minor for *_x, ln in lines], "l_totals": [ln.total_minor for *_x, ln in lines],
+        "l_commission_bps": [ln.commission_bp for *_x, ln in lines],
+        "l_commissions": [ln.commission_minor for *_x, ln in lines], "l_suborder_ids": [so.pk for _m, so, _ln in lines],
+        "m_merchant_ids": [m.pk for m, _s, _so in all_shipments], "m_suborder_ids": [so.pk for *_x, so in all_shipments],
+        "m_numbers": [so.number for *_x, so in all_shipments], "m_statuses": [so.status for *_x, so in all_shipments],
+        "m_warehouse_names": [so.warehouse_name for *_x, so in all_shipments],
+        "m_methods": [so.shipping_method for *_x, so in all_shipments],
+        "m_subtotals": [so.subtotal_minor for *_x, so in all_shipments],
+        "m_shippings": [so.shipping_minor for *_x, so in all_shipments],
+        "m_discounts": [so.discount_minor for *_x, so in all_shipments], "m_totals": [so.total_minor for *_x, so in all_shipments],
+        "gateway": "sandbox", "amount": order.total_minor, "currency": order.currency, "pay_status": Payment.Status.PENDING,
+    }
+    with connection.cursor() as cur:
+        cur.execute(_PUBLIC_ROWS_SQL, params)
+        rows = cur.fetchall()
+    line_ids = sorted(pk for kind, pk in rows if kind == "line")
+    mirror_ids = sorted(pk for kind, pk in rows if kind == "mirror")
+    payment_id = next(pk for kind, pk in rows if kind == "payment")
+    order_lines = [
+        _loaded(OrderLine(id=pk, order=order, merchant_id=m.pk, variant_id=ln.variant_id, sku=ln.sku, name=ln.name,
+                          unit_price_minor=ln.unit_price_minor, quantity=ln.quantity, discount_minor=ln.discount_minor,
+                          line_total_minor=ln.total_minor, commission_bp=ln.commission_bp,
+                          commission_minor=ln.commission_minor, suborder_id=so.pk))
+        for pk, (m, so, ln) in zip(line_ids, lines, strict=True)
+    ]
+    mirrors = [
+        _loaded(SubOrderMirror(id=pk, order=order, merchant_id=m.pk, suborder_id=so.pk, number=so.number, status=so.status,
+                               warehouse_name=so.warehouse_name, shipping_method=so.shipping_method,
+                               subtotal_minor=so.subtotal_minor, shipping_minor=so.shipping_minor,
+                               discount_minor=so.discount_minor, total_minor=so.total_minor, updated_at=now))
+        for pk, (m, _s, so) in zip(mirror_ids, all_shipments, strict=True)
+    ]
+    payment = _loaded(Payment(id=payment_id, order=order, gateway="sandbox", amount_minor=order.total_minor,
+                              currency=order.currency, status=Payment.Status.PENDING, gateway_reference="",
+                              created_at=now, updated_at=now))
+    return order_lines, mirrors, payment
+
+
 @platform_only
 def order_checkout(
     *, shopper, email: str | None, lines: list[CheckoutLine], shipping_address: dict,
@@ -323,24 +413,10 @@ def order_checkout(
                         shipping_address=address, reservation_expires_at=expires_at + timedelta(minutes=15), actor=shopper,
                     )
                 all_shipments += [(part.merchant, s, so) for s, so in zip(part.shipments, created, strict=True)]
-            order_lines = OrderLine.objects.bulk_create([
-                OrderLine(order=order, merchant_id=m.pk, variant_id=ln.variant_id, sku=ln.sku, name=ln.name,
-                          unit_price_minor=ln.unit_price_minor, quantity=ln.quantity, discount_minor=ln.discount_minor,
-                          line_total_minor=ln.total_minor, commission_bp=ln.commission_bp,
-                          commission_minor=ln.commission_minor, suborder_id=so.pk)
-                for m, s, so in all_shipments for ln in s.lines
-            ])
-            mirrors = SubOrderMirror.objects.bulk_create([
-                SubOrderMirror(order=order, merchant_id=m.pk, suborder_id=so.pk, number=so.number, status=so.status,
-                               warehouse_name=so.warehouse_name, shipping_method=so.shipping_method,
-                               subtotal_minor=so.subtotal_minor, shipping_minor=so.shipping_minor,
-                               discount_minor=so.discount_minor, total_minor=so.total_minor, updated_at=now)
-                for m, s, so in all_shipments
-            ])
             if voucher is not None:
                 Voucher.objects.filter(pk=voucher.pk).update(redeemed_count=voucher.redeemed_count + 1)
                 VoucherRedemption.objects.create(voucher=voucher, order=order, shopper_key=scope, discount_minor=discount)
-            payment = Payment.objects.create(order=order, gateway="sandbox", amount_minor=order.total_minor, currency=currency)
+            order_lines, mirrors, payment = _write_public_rows(order=order, all_shipments=all_shipments, now=now)
             if cart is not None:
                 from orders.models import Cart
 
