@@ -22,20 +22,15 @@ from suborders.models import SubOrder, SubOrderEvent
 from suborders.states import HOLDS_RESERVATION, SubOrderStatus, can_transition
 
 # This merchant's suborders, their lines and their first events in ONE statement (checkout).
-#   so_in  the suborders to create, in the caller's order;
-#   so     insert them; RETURNING gives each new id with its number (unique within the order);
-#   ln     insert the lines, each joined to its suborder by number; the ORDER BY keeps the caller's
-#          order, so ids (handed out as rows are inserted) ascend in that order;
+# Suborders and lines arrive as two JSON arrays (two parameters: cheap to bind), each item with
+# its position i in the caller's order.
+#   so     insert the suborders; RETURNING gives each new id with its number (unique in the order);
+#   ln     insert the lines, each joined to its suborder by number; ORDER BY i keeps the caller's
+#          order, so the ids (handed out as rows are inserted) ascend in that order;
 #   ev     the "created" event of each suborder (from_status "" to its first status).
 # The result: one row per suborder and one per line, tagged.
 _CREATE_FOR_CHECKOUT_SQL = """
-    WITH so_in AS (
-        SELECT * FROM unnest(%(numbers)s::text[], %(warehouse_ids)s::bigint[], %(warehouse_names)s::text[],
-                             %(reasons)s::text[], %(subtotals)s::bigint[], %(shippings)s::bigint[], %(discounts)s::bigint[],
-                             %(platform_discounts)s::bigint[], %(totals)s::bigint[])
-            WITH ORDINALITY AS t(number, warehouse_id, warehouse_name, warehouse_reason, subtotal_minor, shipping_minor,
-                                 discount_minor, platform_discount_minor, total_minor, ord)
-    ), so AS (
+    WITH so AS (
         INSERT INTO suborders_suborder (number, order_id, order_number, shopper_email, status, currency, warehouse_id,
                                         warehouse_name, warehouse_reason, shipping_method, shipping_address, subtotal_minor,
                                         shipping_minor, discount_minor, platform_discount_minor, total_minor, created_at,
@@ -43,17 +38,20 @@ _CREATE_FOR_CHECKOUT_SQL = """
         SELECT t.number, %(order_id)s, %(order_number)s, %(email)s, %(status)s, %(currency)s, t.warehouse_id,
                t.warehouse_name, t.warehouse_reason, %(shipping_method)s, %(address)s::jsonb, t.subtotal_minor,
                t.shipping_minor, t.discount_minor, t.platform_discount_minor, t.total_minor, %(now)s, %(now)s, NULL
-        FROM so_in t ORDER BY t.ord
+        FROM jsonb_to_recordset(%(suborders)s::jsonb)
+            AS t(i integer, number text, warehouse_id bigint, warehouse_name text, warehouse_reason text, subtotal_minor bigint,
+                 shipping_minor bigint, discount_minor bigint, platform_discount_minor bigint, total_minor bigint)
+        ORDER BY t.i
         RETURNING id, number
     ), ln AS (
         INSERT INTO suborders_suborderline (suborder_id, variant_id, sku, name, unit_price_minor, quantity, discount_minor,
                                             line_total_minor)
         SELECT so.id, x.variant_id, x.sku, x.name, x.unit_price_minor, x.quantity, x.discount_minor, x.line_total_minor
-        FROM unnest(%(l_numbers)s::text[], %(l_variant_ids)s::bigint[], %(l_skus)s::text[], %(l_names)s::text[],
-                    %(l_prices)s::bigint[], %(l_quantities)s::integer[], %(l_discounts)s::bigint[], %(l_totals)s::bigint[])
-            WITH ORDINALITY AS x(number, variant_id, sku, name, unit_price_minor, quantity, discount_minor, line_total_minor, ord)
+        FROM jsonb_to_recordset(%(lines)s::jsonb)
+            AS x(i integer, number text, variant_id bigint, sku text, name text, unit_price_minor bigint, quantity integer,
+                 discount_minor bigint, line_total_minor bigint)
         JOIN so ON so.number = x.number
-        ORDER BY x.ord
+        ORDER BY x.i
         RETURNING id, suborder_id
     ), ev AS (
         INSERT INTO suborders_suborderevent (suborder_id, from_status, to_status, actor_id, reason, at)
@@ -81,18 +79,22 @@ def suborders_create_for_checkout(
     numbers = [f"{order.number}-{merchant.slug[:6].upper()}{i + 1}" for i in range(len(shipments))]
     flat = [(number, ln) for number, s in zip(numbers, shipments, strict=True) for ln in s.lines]
     params = {
-        "numbers": numbers, "warehouse_ids": [s.warehouse_id for s in shipments],
-        "warehouse_names": [s.warehouse_name for s in shipments], "reasons": [s.reason[:300] for s in shipments],
-        "subtotals": [s.subtotal_minor for s in shipments], "shippings": [s.shipping_minor for s in shipments],
-        "discounts": [s.discount_minor for s in shipments], "platform_discounts": [s.platform_discount_minor for s in shipments],
-        "totals": [s.total_minor for s in shipments],
+        "suborders": json.dumps([
+            {"i": i, "number": number, "warehouse_id": s.warehouse_id, "warehouse_name": s.warehouse_name,
+             "warehouse_reason": s.reason[:300], "subtotal_minor": s.subtotal_minor, "shipping_minor": s.shipping_minor,
+             "discount_minor": s.discount_minor, "platform_discount_minor": s.platform_discount_minor,
+             "total_minor": s.total_minor}
+            for i, (number, s) in enumerate(zip(numbers, shipments, strict=True))
+        ]),
+        "lines": json.dumps([
+            {"i": i, "number": number, "variant_id": ln.variant_id, "sku": ln.sku, "name": ln.name,
+             "unit_price_minor": ln.unit_price_minor, "quantity": ln.quantity, "discount_minor": ln.discount_minor,
+             "line_total_minor": ln.total_minor}
+            for i, (number, ln) in enumerate(flat)
+        ]),
         "order_id": order.pk, "order_number": order.number, "email": order.email, "status": status,
         "currency": order.currency, "shipping_method": shipping_method, "address": json.dumps(shipping_address),
         "now": now, "actor_id": getattr(actor, "pk", None),
-        "l_numbers": [n for n, _ln in flat], "l_variant_ids": [ln.variant_id for _n, ln in flat],
-        "l_skus": [ln.sku for _n, ln in flat], "l_names": [ln.name for _n, ln in flat],
-        "l_prices": [ln.unit_price_minor for _n, ln in flat], "l_quantities": [ln.quantity for _n, ln in flat],
-        "l_discounts": [ln.discount_minor for _n, ln in flat], "l_totals": [ln.total_minor for _n, ln in flat],
     }
     with transaction.atomic(savepoint=False):
         with connection.cursor() as cur:

@@ -277,32 +277,29 @@ def order_quote(*, shopper, email: str | None, lines: list[CheckoutLine], shippi
 
 
 # The public rows of a placed order in ONE statement: its lines (snapshots of name, SKU, price and
-# the merchant's commission), one mirror per suborder, and the pending payment. The ORDER BYs keep
-# the caller's order, so the ids (handed out as rows are inserted) ascend in that order.
+# the merchant's commission), one mirror per suborder, and the pending payment. Lines and mirrors
+# arrive as two JSON arrays (cheap to bind); ORDER BY i keeps the caller's order, so the ids
+# (handed out as rows are inserted) ascend in that order.
 _PUBLIC_ROWS_SQL = """
     WITH ol AS (
         INSERT INTO orders_orderline (order_id, merchant_id, variant_id, sku, name, unit_price_minor, quantity, discount_minor,
                                       line_total_minor, commission_bp, commission_minor, suborder_id)
         SELECT %(order_id)s, x.merchant_id, x.variant_id, x.sku, x.name, x.unit_price_minor, x.quantity, x.discount_minor,
                x.line_total_minor, x.commission_bp, x.commission_minor, x.suborder_id
-        FROM unnest(%(l_merchant_ids)s::bigint[], %(l_variant_ids)s::bigint[], %(l_skus)s::text[], %(l_names)s::text[],
-                    %(l_prices)s::bigint[], %(l_quantities)s::integer[], %(l_discounts)s::bigint[], %(l_totals)s::bigint[],
-                    %(l_commission_bps)s::integer[], %(l_commissions)s::bigint[], %(l_suborder_ids)s::bigint[])
-            WITH ORDINALITY AS x(merchant_id, variant_id, sku, name, unit_price_minor, quantity, discount_minor,
-                                 line_total_minor, commission_bp, commission_minor, suborder_id, ord)
-        ORDER BY x.ord
+        FROM jsonb_to_recordset(%(lines)s::jsonb)
+            AS x(i integer, merchant_id bigint, variant_id bigint, sku text, name text, unit_price_minor bigint, quantity integer,
+                 discount_minor bigint, line_total_minor bigint, commission_bp integer, commission_minor bigint, suborder_id bigint)
+        ORDER BY x.i
         RETURNING id
     ), mi AS (
         INSERT INTO orders_subordermirror (order_id, merchant_id, suborder_id, number, status, warehouse_name, shipping_method,
                                            subtotal_minor, shipping_minor, discount_minor, total_minor, updated_at)
         SELECT %(order_id)s, x.merchant_id, x.suborder_id, x.number, x.status, x.warehouse_name, x.shipping_method,
                x.subtotal_minor, x.shipping_minor, x.discount_minor, x.total_minor, %(now)s
-        FROM unnest(%(m_merchant_ids)s::bigint[], %(m_suborder_ids)s::bigint[], %(m_numbers)s::text[], %(m_statuses)s::text[],
-                    %(m_warehouse_names)s::text[], %(m_methods)s::text[], %(m_subtotals)s::bigint[], %(m_shippings)s::bigint[],
-                    %(m_discounts)s::bigint[], %(m_totals)s::bigint[])
-            WITH ORDINALITY AS x(merchant_id, suborder_id, number, status, warehouse_name, shipping_method, subtotal_minor,
-                                 shipping_minor, discount_minor, total_minor, ord)
-        ORDER BY x.ord
+        FROM jsonb_to_recordset(%(mirrors)s::jsonb)
+            AS x(i integer, merchant_id bigint, suborder_id bigint, number text, status text, warehouse_name text,
+                 shipping_method text, subtotal_minor bigint, shipping_minor bigint, discount_minor bigint, total_minor bigint)
+        ORDER BY x.i
         RETURNING id
     ), pay AS (
         INSERT INTO payments_payment (order_id, gateway, amount_minor, currency, status, gateway_reference, created_at, updated_at)
@@ -325,19 +322,19 @@ def _write_public_rows(*, order: Order, all_shipments: list, now) -> tuple[list[
     lines = [(m, so, ln) for m, s, so in all_shipments for ln in s.lines]
     params = {
         "order_id": order.pk, "now": now,
-        "l_merchant_ids": [m.pk for m, _so, _ln in lines], "l_variant_ids": [ln.variant_id for *_x, ln in lines],
-        "l_skus": [ln.sku for *_x, ln in lines], "l_names": [ln.name for *_x, ln in lines],
-        "l_prices": [ln.unit_price_minor for *_x, ln in lines], "l_quantities": [ln.quantity for *_x, ln in lines],
-        "l_discounts": [ln.discount_minor for *_x, ln in lines], "l_totals": [ln.total_minor for *_x, ln in lines],
-        "l_commission_bps": [ln.commission_bp for *_x, ln in lines],
-        "l_commissions": [ln.commission_minor for *_x, ln in lines], "l_suborder_ids": [so.pk for _m, so, _ln in lines],
-        "m_merchant_ids": [m.pk for m, _s, _so in all_shipments], "m_suborder_ids": [so.pk for *_x, so in all_shipments],
-        "m_numbers": [so.number for *_x, so in all_shipments], "m_statuses": [so.status for *_x, so in all_shipments],
-        "m_warehouse_names": [so.warehouse_name for *_x, so in all_shipments],
-        "m_methods": [so.shipping_method for *_x, so in all_shipments],
-        "m_subtotals": [so.subtotal_minor for *_x, so in all_shipments],
-        "m_shippings": [so.shipping_minor for *_x, so in all_shipments],
-        "m_discounts": [so.discount_minor for *_x, so in all_shipments], "m_totals": [so.total_minor for *_x, so in all_shipments],
+        "lines": json.dumps([
+            {"i": i, "merchant_id": m.pk, "variant_id": ln.variant_id, "sku": ln.sku, "name": ln.name,
+             "unit_price_minor": ln.unit_price_minor, "quantity": ln.quantity, "discount_minor": ln.discount_minor,
+             "line_total_minor": ln.total_minor, "commission_bp": ln.commission_bp, "commission_minor": ln.commission_minor,
+             "suborder_id": so.pk}
+            for i, (m, so, ln) in enumerate(lines)
+        ]),
+        "mirrors": json.dumps([
+            {"i": i, "merchant_id": m.pk, "suborder_id": so.pk, "number": so.number, "status": so.status,
+             "warehouse_name": so.warehouse_name, "shipping_method": so.shipping_method, "subtotal_minor": so.subtotal_minor,
+             "shipping_minor": so.shipping_minor, "discount_minor": so.discount_minor, "total_minor": so.total_minor}
+            for i, (m, _s, so) in enumerate(all_shipments)
+        ]),
         "gateway": "sandbox", "amount": order.total_minor, "currency": order.currency, "pay_status": Payment.Status.PENDING,
     }
     with connection.cursor() as cur:
