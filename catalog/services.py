@@ -733,61 +733,6 @@ _RESERVE_SQL = """
 """
 
 
-# The same for the common case of ONE stock level (a merchant's cart lines all from one variant
-# and warehouse), on PostgreSQL 18+ (RETURNING old.*): with a single row there is no lock order
-# to keep, so the guarded UPDATE takes the row lock itself and the lock/ok steps go away (about
-# half the server work of _RESERVE_SQL). Same rows written, same result shape, same refusal
-# (no rows = the level is missing or short, nothing written).
-#   line  the reservations (several owners may share the level);
-#   want  the level and the summed quantity, with the variant's low-stock threshold;
-#   upd   reserve if enough is free; after waiting for a concurrent writer's lock PostgreSQL
-#         re-checks the guard on the newest row version, so this cannot oversell either;
-#   mov, res  as in _RESERVE_SQL.
-_RESERVE_ONE_LEVEL_SQL = """
-    WITH line AS (
-        SELECT * FROM jsonb_to_recordset(%(lines)s::jsonb)
-            AS x(i integer, owner text, variant_id bigint, warehouse_id bigint, qty bigint, reference text)
-    ), want AS (
-        SELECT l.variant_id, l.warehouse_id, sum(l.qty) AS qty, min(v.low_stock_threshold) AS threshold
-        FROM line l JOIN catalog_variant v ON v.id = l.variant_id
-        GROUP BY l.variant_id, l.warehouse_id
-    ), upd AS (
-        UPDATE catalog_stocklevel s
-        SET reserved = s.reserved + w.qty,
-            low_alerted = (s.on_hand - s.reserved - w.qty <= w.threshold),
-            updated_at = %(now)s
-        FROM want w
-        WHERE s.variant_id = w.variant_id AND s.warehouse_id = w.warehouse_id AND s.on_hand >= s.reserved + w.qty
-        RETURNING s.variant_id, s.warehouse_id, s.on_hand, s.reserved, old.low_alerted AS was_alerted, w.threshold
-    ), mov AS (
-        INSERT INTO catalog_stockmovement (kind, variant_id, warehouse_id, on_hand_delta, reserved_delta, actor_id,
-                                           reason, reference, created_at)
-        SELECT %(kind)s, x.variant_id, x.warehouse_id, 0, x.qty, %(actor_id)s, x.owner, x.reference, %(now)s
-        FROM line x JOIN upd u ON u.variant_id = x.variant_id AND u.warehouse_id = x.warehouse_id
-        ORDER BY x.i
-    ), res AS (
-        INSERT INTO catalog_stockreservation (owner, variant_id, warehouse_id, quantity, shipped_quantity, status,
-                                              expires_at, created_at, closed_at)
-        SELECT x.owner, x.variant_id, x.warehouse_id, x.qty, 0, %(active)s, %(expires_at)s, %(now)s, NULL
-        FROM line x JOIN upd u ON u.variant_id = x.variant_id AND u.warehouse_id = x.warehouse_id
-        ORDER BY x.i
-        RETURNING id, owner, variant_id, warehouse_id
-    )
-    SELECT 'level', u.variant_id, u.warehouse_id, u.on_hand, u.reserved, u.was_alerted, u.threshold,
-           (SELECT v.sku FROM catalog_variant v WHERE v.id = u.variant_id),
-           (SELECT wh.code FROM catalog_warehouse wh WHERE wh.id = u.warehouse_id), NULL::text
-    FROM upd u
-    UNION ALL
-    SELECT 'reservation', r.variant_id, r.warehouse_id, r.id, NULL, NULL, NULL, NULL, NULL, r.owner
-    FROM res r
-"""
-
-
-def _reserve_sql(levels: int) -> str:
-    if levels == 1 and connection.pg_version >= 180000:
-        return _RESERVE_ONE_LEVEL_SQL
-    return _RESERVE_SQL
-
 def _reserve(changes, merged, *, expires_at, now, actor) -> list[StockReservation]:
     """Reserve `merged` ({(owner, variant, warehouse): [quantity, first index]}) with _RESERVE_SQL."""
     totals: dict[tuple[int, int], int] = {}
@@ -805,7 +750,7 @@ def _reserve(changes, merged, *, expires_at, now, actor) -> list[StockReservatio
     }
     try:
         with connection.cursor() as cur:
-            cur.execute(_reserve_sql(len(keys)), params)
+            cur.execute(_RESERVE_SQL, params)
             rows = cur.fetchall()
     except BaseException:
         transaction.set_rollback(True)  # the statement may have written part of its rows before failing

@@ -74,7 +74,9 @@ def _request_hash(lines, address, shipping_choices, voucher_code) -> str:
 
 
 def _order_number() -> str:
-    return timezone.now().strftime("%y%m%d") + "-" + secrets.token_hex(4).upper()
+    # 48 random bits after the date: about one clash per 100 days at a million orders a day,
+    # and a clash only means another draw (see order_checkout).
+    return timezone.now().strftime("%y%m%d") + "-" + secrets.token_hex(6).upper()
 
 
 def _existing(scope: str, key: str, request_hash: str) -> Order | None:
@@ -389,46 +391,52 @@ def order_checkout(
 
     now = timezone.now()
     expires_at = now + timedelta(minutes=settings.ORDER_UNPAID_TTL_MINUTES)
-    try:
-        with transaction.atomic(), outbox_batch():
-            voucher = discount = None
-            if voucher_code:  # locks the voucher row first: redemptions are counted under it
-                voucher, discount = _voucher_apply(code=voucher_code, parts=parts, scope=scope, currency=currency, now=now)
-            for part in parts:
-                split_shipping(part.shipments, part.shipping_minor)
-            totals = order_totals([s for part in parts for s in part.shipments])
-            order = Order.objects.create(
-                number=_order_number(), shopper=shopper, email=email, currency=currency, voucher=voucher,
-                shipping_address=address, idempotency_scope=scope, idempotency_key=key,
-                request_hash=request_hash, created_at=now, expires_at=expires_at, **totals,
-            )
-            all_shipments: list[tuple[Merchant, Shipment, object]] = []
-            for part in parts:  # merchant-id order: the lock order across schemas
-                with in_merchant_schema(part.merchant):
-                    created = suborders_create_for_checkout(
-                        order=order, shipments=part.shipments, shipping_method=part.shipping_method,
-                        shipping_address=address, reservation_expires_at=expires_at + timedelta(minutes=15), actor=shopper,
-                    )
-                all_shipments += [(part.merchant, s, so) for s, so in zip(part.shipments, created, strict=True)]
-            if voucher is not None:
-                Voucher.objects.filter(pk=voucher.pk).update(redeemed_count=voucher.redeemed_count + 1)
-                VoucherRedemption.objects.create(voucher=voucher, order=order, shopper_key=scope, discount_minor=discount)
-            order_lines, mirrors, payment = _write_public_rows(order=order, all_shipments=all_shipments, now=now)
-            if cart is not None:
-                from orders.models import Cart
+    for attempt in range(3):  # a clash of random order numbers (rare) just draws another
+        for line in (ln for part in parts for ln in part.lines):  # a retry prices the voucher afresh
+            line.discount_minor = line.platform_discount_minor = 0
+        try:
+            with transaction.atomic(), outbox_batch():
+                voucher = discount = None
+                if voucher_code:  # locks the voucher row first: redemptions are counted under it
+                    voucher, discount = _voucher_apply(code=voucher_code, parts=parts, scope=scope, currency=currency, now=now)
+                for part in parts:
+                    split_shipping(part.shipments, part.shipping_minor)
+                totals = order_totals([s for part in parts for s in part.shipments])
+                order = Order.objects.create(
+                    number=_order_number(), shopper=shopper, email=email, currency=currency, voucher=voucher,
+                    shipping_address=address, idempotency_scope=scope, idempotency_key=key,
+                    request_hash=request_hash, created_at=now, expires_at=expires_at, **totals,
+                )
+                all_shipments: list[tuple[Merchant, Shipment, object]] = []
+                for part in parts:  # merchant-id order: the lock order across schemas
+                    with in_merchant_schema(part.merchant):
+                        created = suborders_create_for_checkout(
+                            order=order, shipments=part.shipments, shipping_method=part.shipping_method,
+                            shipping_address=address, reservation_expires_at=expires_at + timedelta(minutes=15), actor=shopper,
+                        )
+                    all_shipments += [(part.merchant, s, so) for s, so in zip(part.shipments, created, strict=True)]
+                if voucher is not None:
+                    Voucher.objects.filter(pk=voucher.pk).update(redeemed_count=voucher.redeemed_count + 1)
+                    VoucherRedemption.objects.create(voucher=voucher, order=order, shopper_key=scope, discount_minor=discount)
+                order_lines, mirrors, payment = _write_public_rows(order=order, all_shipments=all_shipments, now=now)
+                if cart is not None:
+                    from orders.models import Cart
 
-                Cart.objects.filter(pk=cart.pk).update(checked_out_at=now)
-            outbox_emit(topic="order.placed", aggregate_type="order", aggregate_id=order.pk,
-                        payload={"number": order.number, "email": email, "total_minor": order.total_minor, "currency": currency,
-                                 "suborders": [[m.pk, so.pk] for m, _, so in all_shipments]})
-    except IntegrityError as exc:
-        if "order_idempotency_once" not in str(exc):
-            raise
-        # A concurrent identical request committed first: answer with its order.
-        existing = _existing(scope, key, request_hash)
-        if existing is None:
-            raise
-        return existing, False
+                    Cart.objects.filter(pk=cart.pk).update(checked_out_at=now)
+                outbox_emit(topic="order.placed", aggregate_type="order", aggregate_id=order.pk,
+                            payload={"number": order.number, "email": email, "total_minor": order.total_minor, "currency": currency,
+                                     "suborders": [[m.pk, so.pk] for m, _, so in all_shipments]})
+        except IntegrityError as exc:
+            if "(number)=" in str(exc) and attempt < 2:
+                continue
+            if "order_idempotency_once" not in str(exc):
+                raise
+            # A concurrent identical request committed first: answer with its order.
+            existing = _existing(scope, key, request_hash)
+            if existing is None:
+                raise
+            return existing, False
+        break
     # Hand back the order with what was just written, so callers need not read it again.
     for mirror in mirrors:
         mirror.merchant = merchants[mirror.merchant_id]

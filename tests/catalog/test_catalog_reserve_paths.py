@@ -1,11 +1,9 @@
-"""stock_reserve's two statements (_RESERVE_SQL, and _RESERVE_ONE_LEVEL_SQL for one level on
-PostgreSQL 18+) must behave the same: each test runs against both."""
+"""stock_reserve's single reservation statement (_RESERVE_SQL): alerts, statement count, refusals."""
 import pytest
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
-from catalog import services
 from catalog.models import StockLevel, StockMovement, StockReservation
 from catalog.services import ReserveLine, stock_receive, stock_reserve
 from core.errors import OutOfStock
@@ -14,20 +12,11 @@ from core.outbox import outbox_batch
 from core.tenancy import in_merchant_schema
 
 
-@pytest.fixture(params=["general", "one_level"])
-def path(request, monkeypatch):
-    sql = services._RESERVE_SQL if request.param == "general" else services._RESERVE_ONE_LEVEL_SQL
-    if request.param == "one_level" and connection.pg_version < 180000:
-        pytest.skip("RETURNING old.* needs PostgreSQL 18")
-    monkeypatch.setattr(services, "_reserve_sql", lambda levels: sql)
-    return request.param
-
-
 def _alerts(v):
     return list(OutboxEvent.objects.filter(topic="catalog.low_stock", aggregate_id=str(v.pk)).values_list("payload", flat=True))
 
 
-def test_low_stock_alert_once_per_crossing(mall, make_stock, path):
+def test_low_stock_alert_once_per_crossing(mall, make_stock):
     with in_merchant_schema(mall.acme):
         (v,), (w,) = make_stock(qty=10, threshold=5)
         stock_reserve(lines=[ReserveLine(v.pk, w.pk, 4, "o:1")], expires_at=None)  # 6 left: above
@@ -43,7 +32,7 @@ def test_low_stock_alert_once_per_crossing(mall, make_stock, path):
         assert len(_alerts(v)) == 2
 
 
-def test_one_statement_and_every_row_once(mall, make_stock, path):
+def test_one_statement_and_every_row_once(mall, make_stock):
     with in_merchant_schema(mall.acme):
         (v,), (w,) = make_stock(qty=10)
         with transaction.atomic(), outbox_batch():  # as at checkout: events are written by the batch
@@ -62,7 +51,7 @@ def test_one_statement_and_every_row_once(mall, make_stock, path):
         assert (journal["oh"], journal["res"]) == (10, 6)
 
 
-def test_refusal_writes_nothing_and_leaves_the_transaction_usable(mall, make_stock, path):
+def test_refusal_writes_nothing_and_leaves_the_transaction_usable(mall, make_stock):
     with in_merchant_schema(mall.acme):
         (v,), (w,) = make_stock(qty=3)
         with transaction.atomic():

@@ -256,3 +256,15 @@ def test_quote_prices_like_checkout_and_writes_nothing(mall):
     order, _ = _checkout(mall.users["shopper"], [_line(a), _line(g)], voucher_code="Q10")
     assert quote.discount_minor == order.discount_minor == 1001
     assert quote.totals == {k: getattr(order, k) for k in ("subtotal_minor", "shipping_minor", "discount_minor", "total_minor")}
+
+
+def test_order_number_clash_draws_another(mall, monkeypatch):
+    from orders.services import checkout as checkout_module
+
+    a = stock_item(mall.acme, stock=(5,))
+    first, _ = _checkout(mall.users["shopper"], [_line(a)], key="n1")
+    draws = iter([first.number, "261124-FRESHNUMBER1"])
+    monkeypatch.setattr(checkout_module, "_order_number", lambda: next(draws))
+    second, created = _checkout(mall.users["shopper"], [_line(a)], key="n2", voucher_code=None)
+    assert created and second.number == "261124-FRESHNUMBER1"
+    assert levels(a) == [(5, 2)]  # the clashing attempt left nothing behind

@@ -171,6 +171,7 @@ class Command(BaseCommand):
 
     def _load(self, port, body, token, *, clients, seconds) -> dict:
         lat: list[float] = []
+        samples: list[str] = []  # the first few failed responses, printed so a failure can be explained
         counts = {"ok": 0, "errors": 0}
         lock = threading.Lock()
         stop_at = time.monotonic() + seconds
@@ -185,12 +186,14 @@ class Command(BaseCommand):
                     "Host": settings.MALL_HOST, "Content-Type": "application/json", "Authorization": f"Bearer {token}",
                     "Idempotency-Key": uuid.uuid4().hex})
                 resp = conn.getresponse()
-                resp.read()
+                payload = resp.read()
                 if resp.status == 201:
                     ok += 1
                     mine.append((time.perf_counter() - t0) * 1000)
                 else:
                     bad += 1
+                    if len(samples) < 5:
+                        samples.append(f"{resp.status} {payload[:200]!r}")
             conn.close()
             with lock:
                 lat.extend(mine)
@@ -202,6 +205,8 @@ class Command(BaseCommand):
             t.start()
         for t in threads:
             t.join()
+        for sample in samples:
+            self.stderr.write(f"failed checkout: {sample}")
         return {"lat": lat, "elapsed": time.monotonic() - start, **counts}
 
     def _run_raw(self, setup, opts) -> dict:
