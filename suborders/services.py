@@ -25,8 +25,9 @@ from suborders.states import HOLDS_RESERVATION, SubOrderStatus, can_transition
 # Suborders and lines arrive as two JSON arrays (two parameters: cheap to bind), each item with
 # its position i in the caller's order.
 #   so     insert the suborders; RETURNING gives each new id with its number (unique in the order);
-#   ln     insert the lines, each joined to its suborder by number; ORDER BY i keeps the caller's
-#          order, so the ids (handed out as rows are inserted) ascend in that order;
+#   ln     insert the lines, each joined to its suborder by number; RETURNING names each new id with
+#          its suborder and variant (a variant appears once per merchant in an order), so ids are
+#          matched to lines by key, never by the order PostgreSQL happened to insert them in;
 #   ev     the "created" event of each suborder (from_status "" to its first status).
 # The result: one row per suborder and one per line, tagged.
 _CREATE_FOR_CHECKOUT_SQL = """
@@ -52,14 +53,14 @@ _CREATE_FOR_CHECKOUT_SQL = """
                  discount_minor bigint, line_total_minor bigint)
         JOIN so ON so.number = x.number
         ORDER BY x.i
-        RETURNING id, suborder_id
+        RETURNING id, suborder_id, variant_id
     ), ev AS (
         INSERT INTO suborders_suborderevent (suborder_id, from_status, to_status, actor_id, reason, at)
         SELECT so.id, '', %(status)s, %(actor_id)s, 'checkout', %(now)s FROM so ORDER BY so.id
     )
-    SELECT 'suborder', id, number FROM so
+    SELECT 'suborder', id, number, NULL::bigint FROM so
     UNION ALL
-    SELECT 'line', id, NULL FROM ln
+    SELECT 'line', id, (SELECT so.number FROM so WHERE so.id = ln.suborder_id), variant_id FROM ln
 """
 
 
@@ -100,8 +101,8 @@ def suborders_create_for_checkout(
         with connection.cursor() as cur:
             cur.execute(_CREATE_FOR_CHECKOUT_SQL, params)
             rows = cur.fetchall()
-        suborder_ids = {number: pk for kind, pk, number in rows if kind == "suborder"}
-        line_ids = sorted(pk for kind, pk, _n in rows if kind == "line")  # ascending = the caller's order
+        suborder_ids = {number: pk for kind, pk, number, _v in rows if kind == "suborder"}
+        line_ids = {(number, variant_id): pk for kind, pk, number, variant_id in rows if kind == "line"}
         if len(suborder_ids) != len(numbers) or len(line_ids) != len(flat):
             raise Conflict(_("The suborders could not be written; nothing was changed."))
         suborders = []
@@ -121,7 +122,7 @@ def suborders_create_for_checkout(
         warehouse_of = dict(zip(numbers, (s.warehouse_id for s in shipments), strict=True))
         stock_reserve(
             lines=[ReserveLine(variant_id=ln.variant_id, warehouse_id=warehouse_of[number], quantity=ln.quantity,
-                               owner=f"suborder_line:{pk}") for pk, (number, ln) in zip(line_ids, flat, strict=True)],
+                               owner=f"suborder_line:{line_ids[(number, ln.variant_id)]}") for number, ln in flat],
             expires_at=reservation_expires_at, actor=actor, reference=order.number,
         )
     return suborders

@@ -268,3 +268,19 @@ def test_order_number_clash_draws_another(mall, monkeypatch):
     second, created = _checkout(mall.users["shopper"], [_line(a)], key="n2", voucher_code=None)
     assert created and second.number == "261124-FRESHNUMBER1"
     assert levels(a) == [(5, 2)]  # the clashing attempt left nothing behind
+
+
+def test_each_reservation_belongs_to_the_line_of_its_variant(mall):
+    from catalog.models import StockReservation
+
+    x = stock_item(mall.acme, stock=(5, 0), priorities=[10, 20], tag="own")
+    y = stock_item(mall.acme, stock=(0, 4), priorities=[10, 20], tag="own2")
+    z = stock_item(mall.acme, stock=(7,), tag="own3")
+    order, _ = _checkout(mall.users["shopper"], [_line(z, 3), _line(x, 2), _line(y, 4)])
+    with in_merchant_schema(mall.acme):
+        lines = {ln.pk: ln for ln in SubOrderLine.objects.filter(suborder__order_id=order.pk).select_related("suborder")}
+        reservations = list(StockReservation.objects.filter(owner__in=[f"suborder_line:{pk}" for pk in lines]))
+        assert len(reservations) == 3
+        for r in reservations:
+            line = lines[int(r.owner.split(":")[1])]
+            assert (r.variant_id, r.warehouse_id, r.quantity) == (line.variant_id, line.suborder.warehouse_id, line.quantity)
