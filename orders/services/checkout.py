@@ -292,7 +292,7 @@ _PUBLIC_ROWS_SQL = """
             AS x(i integer, merchant_id bigint, variant_id bigint, sku text, name text, unit_price_minor bigint, quantity integer,
                  discount_minor bigint, line_total_minor bigint, commission_bp integer, commission_minor bigint, suborder_id bigint)
         ORDER BY x.i
-        RETURNING id
+        RETURNING id, merchant_id, variant_id
     ), mi AS (
         INSERT INTO orders_subordermirror (order_id, merchant_id, suborder_id, number, status, warehouse_name, shipping_method,
                                            subtotal_minor, shipping_minor, discount_minor, total_minor, updated_at)
@@ -302,13 +302,15 @@ _PUBLIC_ROWS_SQL = """
             AS x(i integer, merchant_id bigint, suborder_id bigint, number text, status text, warehouse_name text,
                  shipping_method text, subtotal_minor bigint, shipping_minor bigint, discount_minor bigint, total_minor bigint)
         ORDER BY x.i
-        RETURNING id
+        RETURNING id, merchant_id, suborder_id
     ), pay AS (
         INSERT INTO payments_payment (order_id, gateway, amount_minor, currency, status, gateway_reference, created_at, updated_at)
         VALUES (%(order_id)s, %(gateway)s, %(amount)s, %(currency)s, %(pay_status)s, '', %(now)s, %(now)s)
         RETURNING id
     )
-    SELECT 'line', id FROM ol UNION ALL SELECT 'mirror', id FROM mi UNION ALL SELECT 'payment', id FROM pay
+    SELECT 'line', id, merchant_id, variant_id FROM ol
+    UNION ALL SELECT 'mirror', id, merchant_id, suborder_id FROM mi
+    UNION ALL SELECT 'payment', id, NULL, NULL FROM pay
 """
 
 
@@ -342,22 +344,23 @@ def _write_public_rows(*, order: Order, all_shipments: list, now) -> tuple[list[
     with connection.cursor() as cur:
         cur.execute(_PUBLIC_ROWS_SQL, params)
         rows = cur.fetchall()
-    line_ids = sorted(pk for kind, pk in rows if kind == "line")
-    mirror_ids = sorted(pk for kind, pk in rows if kind == "mirror")
-    payment_id = next(pk for kind, pk in rows if kind == "payment")
+    # ids are matched to rows by key (a variant appears once per merchant in an order; a suborder once)
+    line_ids = {(m, v): pk for kind, pk, m, v in rows if kind == "line"}
+    mirror_ids = {(m, so): pk for kind, pk, m, so in rows if kind == "mirror"}
+    payment_id = next(pk for kind, pk, _m, _k in rows if kind == "payment")
     order_lines = [
-        _loaded(OrderLine(id=pk, order=order, merchant_id=m.pk, variant_id=ln.variant_id, sku=ln.sku, name=ln.name,
+        _loaded(OrderLine(id=line_ids[(m.pk, ln.variant_id)], order=order, merchant_id=m.pk, variant_id=ln.variant_id, sku=ln.sku, name=ln.name,
                           unit_price_minor=ln.unit_price_minor, quantity=ln.quantity, discount_minor=ln.discount_minor,
                           line_total_minor=ln.total_minor, commission_bp=ln.commission_bp,
                           commission_minor=ln.commission_minor, suborder_id=so.pk))
-        for pk, (m, so, ln) in zip(line_ids, lines, strict=True)
+        for m, so, ln in lines
     ]
     mirrors = [
-        _loaded(SubOrderMirror(id=pk, order=order, merchant_id=m.pk, suborder_id=so.pk, number=so.number, status=so.status,
+        _loaded(SubOrderMirror(id=mirror_ids[(m.pk, so.pk)], order=order, merchant_id=m.pk, suborder_id=so.pk, number=so.number, status=so.status,
                                warehouse_name=so.warehouse_name, shipping_method=so.shipping_method,
                                subtotal_minor=so.subtotal_minor, shipping_minor=so.shipping_minor,
                                discount_minor=so.discount_minor, total_minor=so.total_minor, updated_at=now))
-        for pk, (m, _s, so) in zip(mirror_ids, all_shipments, strict=True)
+        for m, _s, so in all_shipments
     ]
     payment = _loaded(Payment(id=payment_id, order=order, gateway="sandbox", amount_minor=order.total_minor,
                               currency=order.currency, status=Payment.Status.PENDING, gateway_reference="",
