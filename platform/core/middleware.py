@@ -41,3 +41,29 @@ class DomainErrorPageMiddleware:
                 status=exception.status,
             )
         return None
+
+
+class ViewerTimezoneMiddleware:
+    """Show times in the viewer's zone: the `tz` cookie set by base.html's script, else DISPLAY_TIME_ZONE.
+
+    The database stays in UTC; only rendering changes. An unknown zone name is ignored.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        from django.conf import settings
+        from django.utils import timezone
+
+        name = request.COOKIES.get("tz", "") or settings.DISPLAY_TIME_ZONE
+        try:
+            timezone.activate(ZoneInfo(name))
+        except (ZoneInfoNotFoundError, ValueError):
+            timezone.activate(ZoneInfo(settings.DISPLAY_TIME_ZONE))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
