@@ -1,8 +1,10 @@
-"""Merchant API of the catalog and stock: products with variants, warehouses, stock levels,
-receipts, adjustments and the movement journal. Each view validates, calls one service, serializes."""
+"""Merchant API of the catalog and stock: products with variants, categories, warehouses, stock levels,
+receipts, adjustments, stocktakes and the movement journal. Each view validates, calls one service, serializes."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
@@ -23,10 +25,11 @@ class WholeNumberField(serializers.Field):
     """A JSON integer (or a string of digits): refuses 1.5, 1.0, true, "abc" with one clear message."""
 
     default_error_messages = {
-        "invalid": "Must be a whole number, e.g. 5.",
-        "negative": "Must not be negative.",
-        "zero": "Must not be zero.",
-        "too_big": "Must be at most {max}.",
+        "invalid": gettext_lazy("Must be a whole number, e.g. 5."),
+        "negative": gettext_lazy("Must not be negative."),
+        "zero": gettext_lazy("Must not be zero."),
+        # DRF's fail() fills this with str.format, hence {max} rather than %(max)s
+        "too_big": gettext_lazy("Must be at most {max}."),
     }
 
     def __init__(self, *, allow_negative=False, allow_zero=False, maximum=services.MAX_QUANTITY, **kwargs):
@@ -57,7 +60,7 @@ class AmountField(serializers.Field):
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, (str, int, float)):
-            raise serializers.ValidationError("Must be an amount such as \"12.34\".")
+            raise serializers.ValidationError(_("Must be an amount such as \"12.34\"."))
         return str(data).strip()
 
     def to_representation(self, value):
@@ -87,7 +90,8 @@ def _validated(serializer: serializers.Serializer) -> dict:
     """Validate, reporting the first bad field the way services do: `variants[0].price`."""
     if not serializer.is_valid():
         field, message = _first_bad_field(serializer.errors)
-        raise ValidationFailed(f"{field}: {message}" if field else message, field=field or None)
+        raise ValidationFailed(_("%(field)s: %(message)s") % {"field": field, "message": message} if field else message,
+                               field=field or None)
     return serializer.validated_data
 
 
@@ -173,13 +177,13 @@ def _variant_payload(items: list[dict], *, creating: bool, default_currency: str
         data = {k: v for k, v in item.items() if k not in ("price",)}
         if creating or "id" not in item:
             if "sku" not in item:
-                raise ValidationFailed("SKU is required.", field=f"variants[{i}].sku")
+                raise ValidationFailed(_("SKU is required."), field=f"variants[{i}].sku")
             if "price" not in item:
-                raise ValidationFailed("Price is required.", field=f"variants[{i}].price")
+                raise ValidationFailed(_("Price is required."), field=f"variants[{i}].price")
         if "price" in item or "currency" in item:
             currency = (item.get("currency") or default_currency).upper()
             if "price" not in item:
-                raise ValidationFailed("Give the price together with its currency.", field=f"variants[{i}].price")
+                raise ValidationFailed(_("Give the price together with its currency."), field=f"variants[{i}].price")
             try:
                 money = Money.parse(item["price"], currency, field=f"variants[{i}].price")
             except ValidationFailed as exc:
@@ -187,7 +191,7 @@ def _variant_payload(items: list[dict], *, creating: bool, default_currency: str
                     raise ValidationFailed(exc.message, field=f"variants[{i}].currency") from None
                 raise
             if money.minor < 0:
-                raise ValidationFailed("Price must not be negative.", field=f"variants[{i}].price")
+                raise ValidationFailed(_("Price must not be negative."), field=f"variants[{i}].price")
             data["price_minor"], data["currency"] = money.minor, money.currency
         out.append(data)
     return out
@@ -212,6 +216,25 @@ class WarehouseCreateInput(serializers.Serializer):
     is_active = serializers.BooleanField(required=False, default=True)
 
 
+class WarehouseUpdateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    address = serializers.CharField(required=False, allow_blank=True)
+    region = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    priority = WholeNumberField(allow_zero=True, allow_negative=True, maximum=10**6, required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class CategoryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    parent_id = serializers.IntegerField(allow_null=True)
+
+
+class CategoryCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    parent_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
 class StockLevelOutput(serializers.Serializer):
     warehouse_id = serializers.IntegerField()
     warehouse = serializers.CharField(source="warehouse.code")
@@ -232,22 +255,23 @@ class StockLineInput(serializers.Serializer):
 
     def validate(self, attrs):
         if "sku" not in attrs and "variant_id" not in attrs:
-            raise ValidationFailed("Name the variant by sku or variant_id.", field="sku")
+            raise ValidationFailed(_("Name the variant by sku or variant_id."), field="sku")
         if "warehouse" not in attrs and "warehouse_id" not in attrs:
-            raise ValidationFailed("Name the warehouse by its code (warehouse) or warehouse_id.", field="warehouse")
+            raise ValidationFailed(_("Name the warehouse by its code (warehouse) or warehouse_id."), field="warehouse")
         if "variant_id" in attrs:
             attrs["variant"] = selectors.variant_ids_by_id(ids=[attrs["variant_id"]]).get(attrs["variant_id"])
             if attrs["variant"] is None:
-                raise ValidationFailed(f"Unknown variant {attrs['variant_id']}.", field="variant_id")
+                raise ValidationFailed(_("Unknown variant %(id)s.") % {"id": attrs["variant_id"]}, field="variant_id")
         else:
             attrs["variant"] = selectors.variant_ids_by_sku(skus=[attrs["sku"]]).get(attrs["sku"])
             if attrs["variant"] is None:
-                raise ValidationFailed(f"Unknown SKU {attrs['sku']!r}.", field="sku")
+                raise ValidationFailed(_("Unknown SKU %(sku)r.") % {"sku": attrs["sku"]}, field="sku")
         wh = (selectors.warehouse_id_by(warehouse_id=attrs["warehouse_id"]) if "warehouse_id" in attrs
               else selectors.warehouse_id_by(code=attrs["warehouse"]))
         if wh is None:
             field = "warehouse_id" if "warehouse_id" in attrs else "warehouse"
-            raise ValidationFailed(f"Unknown warehouse {attrs.get('warehouse_id', attrs.get('warehouse'))!r}.", field=field)
+            raise ValidationFailed(_("Unknown warehouse %(warehouse)r.") % {"warehouse": attrs.get("warehouse_id", attrs.get("warehouse"))},
+                                  field=field)
         attrs["warehouse_pk"] = wh
         return attrs
 
@@ -259,6 +283,10 @@ class ReceiptInput(StockLineInput):
 class AdjustmentInput(StockLineInput):
     delta = WholeNumberField(allow_negative=True)
     reason = serializers.CharField(max_length=300)
+
+
+class StocktakeInput(StockLineInput):
+    counted = WholeNumberField(allow_zero=True)
 
 
 class MovementOutput(serializers.Serializer):
@@ -299,10 +327,11 @@ class ProductsView(APIView):
         params = request.query_params
         category = params.get("category")
         if category is not None and not category.isdigit():
-            raise ValidationFailed("category must be a category id.", field="category")
+            raise ValidationFailed(_("category must be a category id."), field="category")
         status = params.get("status")
         if status and status not in Product.Status.values:
-            raise ValidationFailed(f"status must be one of {', '.join(Product.Status.values)}.", field="status")
+            raise ValidationFailed(_("status must be one of %(choices)s.") % {"choices": ", ".join(Product.Status.values)},
+                                  field="status")
         qs = selectors.product_list_for_merchant(search=params.get("search", ""), status=status or None,
                                                  category_id=int(category) if category else None)
         paginator = IdCursor()
@@ -357,6 +386,34 @@ class WarehousesView(APIView):
         return Response(WarehouseOutput(wh).data, status=201)
 
 
+class WarehouseDetailView(APIView):
+    permission_classes = [capability("warehouse.edit")]
+
+    @extend_schema(request=WarehouseUpdateInput, responses=WarehouseOutput,
+                   summary="Change a warehouse (name, address, region, priority, active)")
+    def patch(self, request, warehouse_id: int):
+        v = _validated(WarehouseUpdateInput(data=request.data))
+        wh = services.warehouse_update(warehouse_id=warehouse_id, actor=request.user, **v)
+        return Response(WarehouseOutput(wh).data)
+
+
+class CategoriesView(APIView):
+    """GET: list categories (catalog.view). POST: create one (catalog.edit)."""
+
+    permission_classes = [MerchantCapability]
+    capabilities = {"GET": "catalog.view", "POST": "catalog.edit", "*": "catalog.view"}
+
+    @extend_schema(responses=CategoryOutput(many=True), summary="Product categories by name")
+    def get(self, request):
+        return Response({"results": CategoryOutput(selectors.category_list(), many=True).data})
+
+    @extend_schema(request=CategoryCreateInput, responses={201: CategoryOutput}, summary="Create a category")
+    def post(self, request):
+        v = _validated(CategoryCreateInput(data=request.data))
+        category = services.category_create(name=v["name"], parent_id=v["parent_id"], actor=request.user)
+        return Response(CategoryOutput(category).data, status=201)
+
+
 class VariantStockView(APIView):
     permission_classes = [capability("stock.view")]
 
@@ -386,6 +443,18 @@ class StockAdjustmentView(APIView):
             v = _validated(AdjustmentInput(data=request.data))
             services.stock_adjust(variant_id=v["variant"], warehouse_id=v["warehouse_pk"], delta=v["delta"],
                                   actor=request.user, reason=v["reason"], reference=v["reference"])
+        return Response(_stock_body(v["variant"]), status=201)
+
+
+class StocktakeView(APIView):
+    permission_classes = [capability("stock.edit")]
+
+    @extend_schema(request=StocktakeInput, summary="Record a stocktake: set on-hand to the counted quantity")
+    def post(self, request):
+        with transaction.atomic():
+            v = _validated(StocktakeInput(data=request.data))
+            services.stock_stocktake(variant_id=v["variant"], warehouse_id=v["warehouse_pk"], counted=v["counted"],
+                                     actor=request.user, reason=v["reason"], reference=v["reference"])
         return Response(_stock_body(v["variant"]), status=201)
 
 
