@@ -19,9 +19,7 @@ import csv
 import io
 import json
 import os
-import re
 import time
-import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -34,7 +32,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog.models import Category, Product, StockLevel, StockMovement, Variant, Warehouse
+from catalog.models import Category, ImportJob, Product, StockLevel, StockMovement, Variant, Warehouse
 from catalog.services import (
     TOPIC_LISTING,
     _apply_changes,
@@ -46,7 +44,7 @@ from catalog.services import (
 from core.errors import NotFound, ValidationFailed
 from core.money import Money
 from core.outbox import outbox_emit
-from core.tenancy import assert_merchant_schema, current_merchant, current_schema, merchant_only
+from core.tenancy import current_merchant, current_schema, merchant_only
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -700,12 +698,13 @@ def export_xlsx(rows: Iterable[list], target) -> None:
 
 # ---------------------------------------------------------------- import jobs (upload → preview → apply → progress)
 #
-# A job is a folder under var/imports/<schema>/<job id>/ holding the upload and a state.json that
-# the web process and the Celery worker both read and write (atomically, by rename). With several
-# hosts, MALLARD_IMPORT_DIR must be a shared volume.
+# A job's state (status, progress, errors, counts) is an ImportJob row in the merchant's schema.
+# The uploaded file can be large (up to MAX_FILE_BYTES), so it is NOT put in the database: it stays
+# on disk at var/imports/<schema>/<job id> (MALLARD_IMPORT_DIR; with several hosts that must be a
+# shared volume) until the job is applied, then it is deleted.
 
 SYNC_APPLY_MAX_ROWS = 1000  # larger files are applied by a Celery task while the page polls
-_JOB_RE = re.compile(r"^[0-9a-f]{32}$")
+ERRORS_CAP = 1000  # errors kept on the job; error_count has the full number
 
 
 def _jobs_root() -> Path:
@@ -713,109 +712,148 @@ def _jobs_root() -> Path:
     return Path(root) / current_schema()
 
 
-def _job_dir(job_id: str) -> Path:
-    if not _JOB_RE.match(job_id or ""):
+def _upload_path(job_id) -> Path:
+    return _jobs_root() / str(job_id)
+
+
+def _error_dicts(errors: list[RowError]) -> list[dict]:
+    return [{"row": e.row, "column": e.column, "reason": e.message} for e in errors[:ERRORS_CAP]]
+
+
+def _job_for_update(job_id) -> ImportJob:
+    job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+    if job is None:
         raise NotFound(_("No import %(id)s.") % {"id": job_id}, field="job")
-    path = _jobs_root() / job_id
-    if not (path / "state.json").exists():
-        raise NotFound(_("No import %(id)s.") % {"id": job_id}, field="job")
-    return path
+    return job
 
 
-def _write_state(path: Path, state: dict) -> None:
-    tmp = path / f"state.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(state, default=str))
-    os.replace(tmp, path / "state.json")
-
-
-def import_job_get(*, job_id: str) -> dict:
-    assert_merchant_schema()
-    return json.loads((_job_dir(job_id) / "state.json").read_text())
-
-
-def _update_job(job_id: str, **changes) -> dict:
-    path = _job_dir(job_id)
-    state = json.loads((path / "state.json").read_text())
-    state.update(changes)
-    _write_state(path, state)
-    return state
+def _job_set(job_id, **changes) -> ImportJob:
+    with transaction.atomic():
+        job = _job_for_update(job_id)
+        for key, value in changes.items():
+            setattr(job, key, value)
+        job.save(update_fields=list(changes))
+    return job
 
 
 @merchant_only
-def import_job_create(*, file, actor=None) -> dict:
-    """Store the upload, preview it, and return the job state (errors or the counts to confirm)."""
-    job_id = uuid.uuid4().hex
-    path = _jobs_root() / job_id
-    path.mkdir(parents=True, exist_ok=True)
+def import_job_create(*, file, actor=None) -> ImportJob:
+    """Record the job, store the upload, preview it; the job ends `ready` (counts to confirm) or
+    `failed` (with its errors). Nothing in the catalog is written."""
     filename = os.path.basename(getattr(file, "name", "") or "upload")[:200]
-    state = {"id": job_id, "filename": filename, "actor_id": getattr(actor, "pk", None),
-             "created_at": timezone.now().isoformat(), "status": "previewed", "done": 0, "total": 0, "phase": ""}
+    job = ImportJob.objects.create(filename=filename, status=ImportJob.Status.VALIDATING,
+                                   created_by_id=getattr(actor, "pk", actor))
     try:
         data = read_upload(file)
+        job.kind = sniff_kind(data)
     except ImportRejected as exc:
-        state.update(status="rejected", errors=[e.as_dict() for e in exc.errors])
-        _write_state(path, state)
-        return state
-    (path / "upload").write_bytes(data)
+        return _job_set(job.pk, status=ImportJob.Status.FAILED, error_count=len(exc.errors),
+                        errors=_error_dicts(exc.errors), finished_at=timezone.now())
+    path = _upload_path(job.pk)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
     preview = import_preview(file=io.BytesIO(data))
-    state.update(
-        status="previewed" if preview.ok else "rejected", total=preview.row_count, file_kind=preview.file_kind,
-        error_count=len(preview.errors), errors=[e.as_dict() for e in preview.errors[:1000]],
+    changes = dict(
+        kind=job.kind, total_rows=preview.row_count, error_count=len(preview.errors),
+        errors=_error_dicts(preview.errors),
         summary={"rows": preview.row_count, "new_variants": preview.new_variants,
                  "updated_variants": preview.updated_variants, "new_products": preview.new_products,
                  "stock_cells": preview.stock_cells},
     )
-    _write_state(path, state)
-    return state
+    if preview.ok:
+        changes["status"] = ImportJob.Status.READY
+    else:
+        changes.update(status=ImportJob.Status.FAILED, finished_at=timezone.now())
+        path.unlink(missing_ok=True)
+    return _job_set(job.pk, **changes)
 
 
-@merchant_only
-def import_job_run(*, job_id: str, actor=None) -> dict:
-    """Apply a previewed job (called in the request for small files, by the Celery task for big ones)."""
-    path = _job_dir(job_id)
-    state = json.loads((path / "state.json").read_text())
-    if state["status"] in ("done", "rejected"):
-        return state  # a redelivered task does nothing
-    # "running" is re-run on purpose: a worker lost mid-apply rolled its one transaction back, and
-    # applying a file twice is harmless (SKUs update, stock cells are counts, not additions).
-    _update_job(job_id, status="running", phase="validating")
-    last = [0.0]
+class _ProgressWriter:
+    """Writes progress on a second connection in autocommit: import_apply runs in ONE transaction,
+    and anything written through the main connection would stay invisible to the polling page until
+    it commits. Skipped when the caller is already inside a transaction (the job row may then be
+    locked by it, or not yet committed)."""
 
-    def progress(done: int, total: int, phase: str) -> None:
+    def __init__(self, job_id, enabled: bool):
+        self.job_id = str(job_id)
+        self.conn = None
+        self.last = 0.0
+        if enabled:
+            from django.db import connections
+
+            conn = connections.create_connection("default")
+            conn.set_schema(current_schema())
+            self.conn = conn
+
+    def __call__(self, done: int, total: int, phase: str) -> None:
+        if self.conn is None:
+            return
         now = time.monotonic()
-        if now - last[0] > 0.3 or done >= total:
-            last[0] = now
-            _update_job(job_id, done=done, total=total, phase=phase)
+        if now - self.last < 0.3 and done < total:
+            return
+        self.last = now
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute("SET lock_timeout = '2s'")
+                cur.execute(f"UPDATE {ImportJob._meta.db_table} SET processed_rows = %s, total_rows = %s, phase = %s "
+                            "WHERE id = %s", [done, total, phase[:20], self.job_id])
+        except Exception:  # progress is advisory; never let it fail the import
+            self.close()
 
-    try:
-        with open(path / "upload", "rb") as fh:
-            result = import_apply(file=fh, actor=actor or state.get("actor_id"),
-                                  reference=f"import {state.get('filename', '')}"[:120], progress=progress)
-    except ImportRejected as exc:
-        return _update_job(job_id, status="rejected", errors=[e.as_dict() for e in exc.errors[:1000]],
-                           error_count=len(exc.errors))
-    except Exception as exc:
-        _update_job(job_id, status="failed", message=str(exc)[:500])
-        raise
-    (path / "upload").unlink(missing_ok=True)
-    return _update_job(job_id, status="done", done=result.rows, total=result.rows, phase="done",
-                       result=result.__dict__)
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            finally:
+                self.conn = None
 
 
 @merchant_only
-def import_job_start(*, job_id: str, actor=None) -> dict:
+def import_job_run(*, job_id, actor=None) -> ImportJob:
+    """Apply a ready (or queued) job: called in the request for small files, by the Celery task for big ones."""
+    with transaction.atomic():
+        job = _job_for_update(job_id)
+        if job.status not in (ImportJob.Status.READY, ImportJob.Status.QUEUED, ImportJob.Status.APPLYING):
+            return job  # done / failed: a redelivered task or a second click does nothing
+        # "applying" is re-run on purpose: a worker lost mid-apply rolled its one transaction back,
+        # and applying a file twice is harmless (SKUs update, stock cells are counts, not additions).
+        job.status, job.phase, job.processed_rows = ImportJob.Status.APPLYING, "validating", 0
+        job.save(update_fields=["status", "phase", "processed_rows"])
+    progress = _ProgressWriter(job.pk, enabled=not connection.in_atomic_block)
+    path = _upload_path(job.pk)
+    try:
+        with open(path, "rb") as fh:
+            result = import_apply(file=fh, actor=actor or job.created_by_id,
+                                  reference=f"import {job.filename}"[:120], progress=progress)
+    except ImportRejected as exc:  # the catalog changed since the preview
+        return _job_set(job.pk, status=ImportJob.Status.FAILED, errors=_error_dicts(exc.errors),
+                        error_count=len(exc.errors), finished_at=timezone.now())
+    except Exception as exc:
+        _job_set(job.pk, status=ImportJob.Status.FAILED, message=str(exc)[:500], finished_at=timezone.now())
+        raise
+    finally:
+        progress.close()
+    path.unlink(missing_ok=True)
+    return _job_set(job.pk, status=ImportJob.Status.DONE, processed_rows=result.rows, total_rows=result.rows,
+                    phase="done", result=result.__dict__, finished_at=timezone.now())
+
+
+@merchant_only
+def import_job_start(*, job_id, actor=None) -> ImportJob:
     """Apply now if the file is small, else queue the Celery task and return at once."""
-    state = import_job_get(job_id=job_id)
-    if state["status"] != "previewed":
-        return state
-    if state.get("total", 0) <= SYNC_APPLY_MAX_ROWS:
-        return import_job_run(job_id=job_id, actor=actor)
-    state = _update_job(job_id, status="queued", phase="queued")
+    with transaction.atomic():
+        job = _job_for_update(job_id)
+        if job.status != ImportJob.Status.READY:
+            return job
+        if job.total_rows > SYNC_APPLY_MAX_ROWS:
+            job.status, job.phase = ImportJob.Status.QUEUED, "queued"
+            job.save(update_fields=["status", "phase"])
+    if job.status == ImportJob.Status.READY:
+        return import_job_run(job_id=job.pk, actor=actor)
     from catalog.bulk_tasks import import_apply_task
 
     try:
-        import_apply_task.apply_async(kwargs={"job_id": job_id}, ignore_result=True)
+        import_apply_task.apply_async(kwargs={"job_id": str(job.pk)}, ignore_result=True)
     except Exception:  # no broker: do it in this request rather than leave the merchant waiting forever
-        _update_job(job_id, status="previewed")
-        return import_job_run(job_id=job_id, actor=actor)
-    return state
+        return import_job_run(job_id=job.pk, actor=actor)
+    return job

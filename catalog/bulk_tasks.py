@@ -10,4 +10,4 @@ from celery import shared_task
 def import_apply_task(job_id: str) -> str:
     from catalog.bulk import import_job_run
 
-    return import_job_run(job_id=job_id)["status"]
+    return import_job_run(job_id=job_id).status

@@ -1,5 +1,7 @@
 """Catalog and stock tables of one merchant (tenant app): products, variants, warehouses,
 stock levels, the append-only stock movement journal and reservations."""
+import uuid
+
 from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models import Q
@@ -201,3 +203,43 @@ class StockReservation(models.Model):
     @property
     def open_quantity(self) -> int:
         return self.quantity - self.shipped_quantity
+
+
+class ImportJob(models.Model):
+    """One bulk CSV/XLSX import of this merchant (catalog.bulk): its status, progress and errors.
+
+    The uploaded file itself is NOT stored here: it can be 20 MB, so it stays on disk under
+    var/imports/<schema>/<job id> (MALLARD_IMPORT_DIR; a shared volume when there are several
+    hosts) until the job is applied.
+    """
+
+    class Kind(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        VALIDATING = "validating", _("Validating")
+        READY = "ready", _("Ready to apply")
+        APPLYING = "applying", _("Applying")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)  # unguessable in URLs
+    kind = models.CharField(max_length=4, choices=Kind.choices, blank=True, default="")  # "" = not a table
+    filename = models.CharField(max_length=200, blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALIDATING)
+    phase = models.CharField(max_length=20, blank=True, default="")  # what applying is doing now
+    total_rows = models.IntegerField(default=0)
+    processed_rows = models.IntegerField(default=0)
+    error_count = models.IntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)  # [{row, column, reason}], first ERRORS_CAP only
+    summary = models.JSONField(default=dict, blank=True)  # preview counts (new/updated variants, …)
+    result = models.JSONField(default=dict, blank=True)  # counts written when done
+    message = models.TextField(blank=True, default="")  # why a job failed outside row validation
+    created_by_id = models.BigIntegerField(null=True, blank=True)  # public user id (no cross-schema FK)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

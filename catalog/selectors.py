@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from catalog.models import Category, Product, StockLevel, StockMovement, StockReservation, Variant, Warehouse
+from catalog.models import Category, ImportJob, Product, StockLevel, StockMovement, StockReservation, Variant, Warehouse
 from core.errors import NotFound
 from core.tenancy import merchant_only
 
@@ -218,3 +218,12 @@ def movement_list_for_variant(*, variant_id: int) -> QuerySet:
 @merchant_only
 def reservation_list_for_owner(*, owner: str) -> list[StockReservation]:
     return list(StockReservation.objects.filter(owner=owner).order_by("id"))
+
+
+@merchant_only
+def import_job_get(*, job_id) -> ImportJob:
+    """One import job of the current merchant; NotFound (404) for an unknown or malformed id."""
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is None:
+        raise NotFound(_("No import %(id)s.") % {"id": job_id}, field="job")
+    return job

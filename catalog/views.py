@@ -23,12 +23,14 @@ from catalog import bulk
 from catalog.models import Product, StockLevel, Variant
 from catalog.selectors import (
     category_list,
+    import_job_get,
     low_stock_count,
     movement_list_for_variant,
     product_get,
     product_list_for_merchant,
     stock_levels_for_variant,
     variant_get,
+    warehouse_get,
     warehouse_list,
 )
 from catalog.services import (
@@ -38,6 +40,7 @@ from catalog.services import (
     stock_adjust,
     stock_receive,
     warehouse_create,
+    warehouse_update,
 )
 from core.errors import DomainError, ValidationFailed
 from core.money import CURRENCY_EXPONENTS, Money
@@ -277,6 +280,28 @@ def warehouse_list_page(request):
         "warehouses": warehouse_list(), "form": form, "can_edit": can_edit})
 
 
+class WarehouseEditForm(WarehouseForm):
+    code = None  # the code is the warehouse's identity in imports and the API; it is not edited
+
+
+@require_capability("warehouse.edit")
+@require_http_methods(["GET", "POST"])
+def warehouse_edit(request, warehouse_id: int):
+    warehouse = warehouse_get(warehouse_id=warehouse_id)
+    form = WarehouseEditForm(initial={"name": warehouse.name, "address": warehouse.address, "region": warehouse.region,
+                                      "priority": warehouse.priority, "is_active": warehouse.is_active})
+    if request.method == "POST":
+        form = WarehouseEditForm(request.POST)
+        if form.is_valid():
+            try:
+                warehouse_update(warehouse_id=warehouse.pk, actor=request.user, **form.cleaned_data)
+                messages.success(request, _("Warehouse saved."))
+                return redirect("catalog-warehouses")
+            except ValidationFailed as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    return render(request, "catalog/warehouse_form.html", {"warehouse": warehouse, "form": form})
+
+
 # ---------------------------------------------------------------- stock
 
 @require_capability("stock.view")
@@ -369,8 +394,8 @@ def import_page(request):
     if request.method == "POST":
         form = ImportForm(request.POST, request.FILES)
         if form.is_valid():
-            state = bulk.import_job_create(file=form.cleaned_data["file"], actor=request.user)
-            return redirect("catalog-import-job", job_id=state["id"])
+            job = bulk.import_job_create(file=form.cleaned_data["file"], actor=request.user)
+            return redirect("catalog-import-job", job_id=job.pk)
     return render(request, "catalog/import.html", {
         "form": form, "columns": bulk.COLUMNS, "warehouses": warehouse_list(),
         "max_mb": bulk.MAX_FILE_BYTES // 1024 // 1024,
@@ -379,19 +404,20 @@ def import_page(request):
 
 @require_capability("catalog.edit")
 @require_http_methods(["GET", "POST"])
-def import_job(request, job_id: str):
+def import_job(request, job_id):
+    job = import_job_get(job_id=job_id)
     if request.method == "POST":
-        bulk.import_job_start(job_id=job_id, actor=request.user)
-        return redirect("catalog-import-job", job_id=job_id)
-    state = bulk.import_job_get(job_id=job_id)
-    percent = int(100 * state.get("done", 0) / state["total"]) if state.get("total") else 0
-    return render(request, "catalog/import_job.html", {"job": state, "percent": percent})
+        bulk.import_job_start(job_id=job.pk, actor=request.user)
+        return redirect("catalog-import-job", job_id=job.pk)
+    percent = int(100 * job.processed_rows / job.total_rows) if job.total_rows else 0
+    return render(request, "catalog/import_job.html", {"job": job, "percent": percent})
 
 
 @require_capability("catalog.edit")
-def import_status(request, job_id: str):
-    state = bulk.import_job_get(job_id=job_id)
-    return JsonResponse({k: state.get(k) for k in ("status", "done", "total", "phase", "error_count")})
+def import_status(request, job_id):
+    job = import_job_get(job_id=job_id)
+    return JsonResponse({"status": job.status, "done": job.processed_rows, "total": job.total_rows,
+                         "phase": job.phase, "error_count": job.error_count})
 
 
 @require_capability("catalog.view")

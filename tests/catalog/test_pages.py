@@ -195,7 +195,7 @@ def test_import_page_bad_file_lists_rows_and_writes_nothing(mall, client_at):
     resp = client.post("/catalog/import/", {"file": SimpleUploadedFile("c.csv", text.encode())})
     assert resp.status_code == 302
     page = client.get(resp["Location"]).content.decode()
-    assert 'data-status="rejected"' in page
+    assert 'data-status="failed"' in page
     assert "Duplicate SKU OK-1: already on row 2." in page and "negative" in page
     assert "<td>3</td>" in page and "<td>4</td>" in page
     # applying a rejected job does nothing
@@ -281,3 +281,93 @@ def test_dashboard_shows_low_stock_badge(mall, client_at, make_stock):
         make_stock(qty=2, threshold=5)
     page = client.get("/").content.decode()
     assert 'data-testid="low-stock-badge"' in page and "1 variant low on stock" in page
+
+
+def test_import_jobs_are_rows_of_their_merchant_and_invisible_on_another_host(mall, client_at):
+    from catalog.models import ImportJob
+
+    client = client_at(mall.acme, mall.users["acme:owner"])
+    text = "sku,product,price\nISO-1,Isolated,1\n"
+    job_url = client.post("/catalog/import/", {"file": SimpleUploadedFile("c.csv", text.encode())})["Location"]
+    with in_merchant_schema(mall.acme):
+        job = ImportJob.objects.get()
+        assert (job.kind, job.filename, job.status, job.total_rows, job.error_count, job.created_by_id) == (
+            "csv", "c.csv", "ready", 1, 0, mall.users["acme:owner"].pk)
+    assert job_url == f"/catalog/import/{job.pk}/"
+    globex = client_at(mall.globex, mall.users["globex:owner"])
+    assert globex.get(job_url).status_code == 404
+    assert globex.get(job_url + "status/").status_code == 404
+    assert globex.post(job_url).status_code == 404
+    with in_merchant_schema(mall.globex):
+        assert ImportJob.objects.count() == 0
+    with in_merchant_schema(mall.acme):
+        assert ImportJob.objects.get().status == "ready"
+        assert Variant.objects.filter(sku="ISO-1").count() == 0
+
+
+def test_rejected_import_job_keeps_capped_errors_with_reason(mall, client_at):
+    from catalog.models import ImportJob
+
+    client = client_at(mall.acme, mall.users["acme:owner"])
+    text = "sku,product,price\nE-1,,1\n"
+    client.post("/catalog/import/", {"file": SimpleUploadedFile("c.csv", text.encode())})
+    with in_merchant_schema(mall.acme):
+        job = ImportJob.objects.get()
+    assert (job.status, job.error_count, job.errors) == ("failed", 1, [
+        {"row": 2, "column": "product", "reason": "product is required."}])
+    assert job.finished_at is not None
+
+
+# ---------------------------------------------------------------- warehouse edit
+
+def _wh(mall, **kw):
+    with in_merchant_schema(mall.acme):
+        return warehouse_create(code="EDIT", name="Old name", region="SH", priority=10, **kw)
+
+
+def _wh_post(**over):
+    data = {"name": "New name", "address": "1 Dock Rd", "region": "ZJ", "priority": "5", "is_active": "on"}
+    data.update(over)
+    return data
+
+
+def test_owner_edits_warehouse_and_list_links_to_it(mall, client_at):
+    wh = _wh(mall)
+    client = client_at(mall.acme, mall.users["acme:owner"])
+    assert f'href="/catalog/warehouses/{wh.pk}/"' in client.get("/catalog/warehouses/").content.decode()
+    assert client.get(f"/catalog/warehouses/{wh.pk}/").status_code == 200
+    resp = client.post(f"/catalog/warehouses/{wh.pk}/", _wh_post())
+    assert resp.status_code == 302 and resp["Location"] == "/catalog/warehouses/"
+    with in_merchant_schema(mall.acme):
+        wh.refresh_from_db()
+    assert (wh.code, wh.name, wh.address, wh.region, wh.priority, wh.is_active) == (
+        "EDIT", "New name", "1 Dock Rd", "ZJ", 5, True)
+
+
+@pytest.mark.parametrize("who, host", [("acme:warehouse", "acme"), ("acme:finance", "acme"), ("globex:owner", "acme")])
+def test_warehouse_edit_refused_without_capability_or_at_other_merchant(mall, client_at, who, host):
+    wh = _wh(mall)
+    client = client_at(getattr(mall, host), mall.users[who])
+    assert client.get(f"/catalog/warehouses/{wh.pk}/").status_code == 403
+    assert client.post(f"/catalog/warehouses/{wh.pk}/", _wh_post(name="Hijacked")).status_code == 403
+    with in_merchant_schema(mall.acme):
+        wh.refresh_from_db()
+    assert (wh.name, wh.priority) == ("Old name", 10)
+
+
+def test_warehouse_edit_bad_priority_shows_error_and_changes_nothing(mall, client_at):
+    wh = _wh(mall)
+    client = client_at(mall.acme, mall.users["acme:owner"])
+    resp = client.post(f"/catalog/warehouses/{wh.pk}/", _wh_post(priority="10000000"))
+    assert resp.status_code == 200
+    assert resp.context["form"].errors["priority"] == ["Priority must be a whole number."]
+    assert "Priority must be a whole number." in resp.content.decode()
+    resp = client.post(f"/catalog/warehouses/{wh.pk}/", _wh_post(priority="soon"))
+    assert resp.status_code == 200 and "priority" in resp.context["form"].errors
+    with in_merchant_schema(mall.acme):
+        wh.refresh_from_db()
+    assert (wh.name, wh.region, wh.priority) == ("Old name", "SH", 10)
+
+
+def test_warehouse_edit_unknown_id_is_404(mall, client_at):
+    assert client_at(mall.acme, mall.users["acme:owner"]).get("/catalog/warehouses/999999/").status_code == 404
