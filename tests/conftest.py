@@ -103,6 +103,10 @@ def committed(mall_rows, django_db_blocker):
 @pytest.fixture(autouse=True)
 def _back_to_public():
     yield
+    from django.utils import timezone, translation
+
+    translation.activate("en")  # a test that switched language or zone must not leak it into the next
+    timezone.deactivate()
     try:
         connection.set_schema_to_public()
     except Exception:

@@ -17,6 +17,7 @@ from pathlib import Path
 import psutil
 import psycopg
 import pytest
+
 from config.embedded_pg import REPO_ROOT, VAR_DIR, EmbeddedPostgres
 
 

@@ -87,7 +87,7 @@ def _po_entries(path: Path) -> dict[str, str]:
         if block.lstrip().startswith("#~"):
             continue  # obsolete entries
 
-        def field(key):
+        def field(key, block=block):
             m = re.search(r"^" + key + r' ((?:"(?:[^"\\]|\\.)*"\n?)+)', block + "\n", re.M)
             return None if m is None else "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(1)))
 

@@ -1,5 +1,5 @@
 """Times are stored in UTC and shown in the viewer's zone (cookie set by the page), else DISPLAY_TIME_ZONE."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from core.tenancy import in_merchant_schema
 from orders.services import CheckoutLine, order_checkout
@@ -12,7 +12,7 @@ def test_suborder_times_follow_the_viewer(mall, client_at):
     order, _ = order_checkout(shopper=mall.users["shopper"], email=None, shipping_address=ADDRESS, idempotency_key="tz",
                               lines=[CheckoutLine(a["merchant_id"], a["variant_id"], 1)])
     with in_merchant_schema(mall.acme):
-        SubOrder.objects.filter(order_id=order.pk).update(created_at=datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc))
+        SubOrder.objects.filter(order_id=order.pk).update(created_at=datetime(2026, 1, 2, 3, 4, tzinfo=UTC))
     client = client_at(mall.acme, mall.users["acme:owner"])
     assert "2026-01-02 11:04" in client.get("/suborders/").content.decode()  # default: Asia/Shanghai (UTC+8)
     client.cookies["tz"] = "America/New_York"

@@ -18,7 +18,7 @@ def stock_item(merchant, *, price_minor=1000, stock=(10,), weight_g=500, sku=Non
     sku = sku or f"T{tag}{n}-{merchant.slug[:3]}".upper()
     with in_merchant_schema(merchant):
         warehouses = []
-        for i, qty in enumerate(stock):
+        for i in range(len(stock)):
             wh = warehouse_create(code=f"W{tag}{n}-{i}", name=f"Warehouse {n}-{i}", region="SH",
                                   priority=(priorities[i] if priorities else 10 * (i + 1)))
             warehouses.append(wh)

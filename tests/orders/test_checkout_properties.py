@@ -7,7 +7,15 @@ from hypothesis import strategies as st
 from core.money import allocate
 from core.tenancy import in_merchant_schema
 from orders.models import OrderLine, SubOrderMirror
-from orders.pricing import Line, Shipment, WarehouseOption, apply_discount, order_totals, plan_warehouses, split_shipping
+from orders.pricing import (
+    Line,
+    Shipment,
+    WarehouseOption,
+    apply_discount,
+    order_totals,
+    plan_warehouses,
+    split_shipping,
+)
 from orders.services import CheckoutLine, order_checkout
 from suborders.models import SubOrder
 from tests.orders.factories import ADDRESS, stock_item
