@@ -44,7 +44,7 @@ from catalog.services import (
 from core.errors import NotFound, ValidationFailed
 from core.money import Money
 from core.outbox import outbox_emit
-from core.tenancy import current_merchant, current_schema, merchant_only
+from core.tenancy import current_merchant, current_schema, merchant_only, side_connection
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -779,11 +779,7 @@ class _ProgressWriter:
         self.conn = None
         self.last = 0.0
         if enabled:
-            from django.db import connections
-
-            conn = connections.create_connection("default")
-            conn.set_schema(current_schema())
-            self.conn = conn
+            self.conn = side_connection()
 
     def __call__(self, done: int, total: int, phase: str) -> None:
         if self.conn is None:
@@ -794,7 +790,6 @@ class _ProgressWriter:
         self.last = now
         try:
             with self.conn.cursor() as cur:
-                cur.execute("SET lock_timeout = '2s'")
                 cur.execute(f"UPDATE {ImportJob._meta.db_table} SET processed_rows = %s, total_rows = %s, phase = %s "
                             "WHERE id = %s", [done, total, phase[:20], self.job_id])
         except Exception:  # progress is advisory; never let it fail the import

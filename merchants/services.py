@@ -49,31 +49,28 @@ def merchant_create(*, slug: str, name: str, contact_email: str | None = None, c
     return merchant
 
 
-@platform_only
-def merchant_suspend(*, merchant: Merchant, reason: str, actor=None) -> Merchant:
+def _merchant_status_set(*, merchant: Merchant, to: str, reason: str, action: str, topic: str, actor=None) -> Merchant:
+    """The one place that assigns Merchant.status: row lock, audit entry and outbox event together."""
     with transaction.atomic():
         merchant = Merchant.objects.select_for_update().get(pk=merchant.pk)
         before = merchant.status
-        merchant.status = Merchant.Status.SUSPENDED
-        merchant.suspended_reason = (reason or "")[:300]
+        merchant.status = to
+        merchant.suspended_reason = (reason or "")[:300] if to == Merchant.Status.SUSPENDED else ""
         merchant.save(update_fields=["status", "suspended_reason"])
-        audit_record(actor=actor, entity="merchant", entity_id=merchant.pk, action="suspend",
-                     before={"status": before}, after={"status": merchant.status, "reason": reason},
-                     schema_name=settings.PUBLIC_SCHEMA_NAME)
-        outbox_emit(topic="merchant.suspended", aggregate_type="merchant", aggregate_id=merchant.pk, payload={})
+        after = {"status": to, "reason": reason} if to == Merchant.Status.SUSPENDED else {"status": to}
+        audit_record(actor=actor, entity="merchant", entity_id=merchant.pk, action=action,
+                     before={"status": before}, after=after, schema_name=settings.PUBLIC_SCHEMA_NAME)
+        outbox_emit(topic=topic, aggregate_type="merchant", aggregate_id=merchant.pk, payload={})
     return merchant
+
+
+@platform_only
+def merchant_suspend(*, merchant: Merchant, reason: str, actor=None) -> Merchant:
+    return _merchant_status_set(merchant=merchant, to=Merchant.Status.SUSPENDED, reason=reason, action="suspend",
+                                topic="merchant.suspended", actor=actor)
 
 
 @platform_only
 def merchant_reinstate(*, merchant: Merchant, actor=None) -> Merchant:
-    with transaction.atomic():
-        merchant = Merchant.objects.select_for_update().get(pk=merchant.pk)
-        before = merchant.status
-        merchant.status = Merchant.Status.ACTIVE
-        merchant.suspended_reason = ""
-        merchant.save(update_fields=["status", "suspended_reason"])
-        audit_record(actor=actor, entity="merchant", entity_id=merchant.pk, action="reinstate",
-                     before={"status": before}, after={"status": merchant.status},
-                     schema_name=settings.PUBLIC_SCHEMA_NAME)
-        outbox_emit(topic="merchant.reinstated", aggregate_type="merchant", aggregate_id=merchant.pk, payload={})
-    return merchant
+    return _merchant_status_set(merchant=merchant, to=Merchant.Status.ACTIVE, reason="", action="reinstate",
+                                topic="merchant.reinstated", actor=actor)

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_exists
 
-from core.tenancy import assert_public_schema
+from core.tenancy import assert_public_schema, in_public_schema
 from tenants.models import Domain, Merchant
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,8 @@ def template_schema_ensure(*, verbosity: int = 0) -> Merchant:
     if not schema_exists(settings.TEMPLATE_SCHEMA_NAME):
         with connection.cursor() as cur:
             cur.execute(f'CREATE SCHEMA "{settings.TEMPLATE_SCHEMA_NAME}"')
-        call_command("migrate_schemas", schema_name=settings.TEMPLATE_SCHEMA_NAME, interactive=False, verbosity=verbosity)
-        connection.set_schema_to_public()
+        with in_public_schema():  # migrate_schemas leaves the connection on the template: come back
+            call_command("migrate_schemas", schema_name=settings.TEMPLATE_SCHEMA_NAME, interactive=False, verbosity=verbosity)
     return template
 
 
@@ -54,9 +54,8 @@ def merchant_schema_provision(*, merchant: Merchant) -> float:
     if schema_exists(merchant.schema_name):
         return 0.0
     template_schema_ensure()
-    # CloneSchema runs its own SQL function; it must see the template's tables.
-    CloneSchema().clone_schema(settings.TEMPLATE_SCHEMA_NAME, merchant.schema_name, "DATA")
-    connection.set_schema_to_public()
+    with in_public_schema():  # the clone function may move the connection's schema: come back
+        CloneSchema().clone_schema(settings.TEMPLATE_SCHEMA_NAME, merchant.schema_name, "DATA")
     elapsed = time.perf_counter() - started
     log.info("schema %s cloned from template in %.3fs", merchant.schema_name, elapsed)
     return elapsed

@@ -9,6 +9,7 @@ from core.outbox import outbox_emit
 from core.tenancy import in_merchant_schema, platform_only
 from orders.models import Order, Voucher, VoucherRedemption
 from payments.models import Payment
+from payments.services import payment_cancel
 from suborders.services import suborders_cancel_for_order
 from tenants.models import Merchant
 
@@ -29,7 +30,7 @@ def order_expire(*, order: Order, now=None, reason: str = "payment not received 
     Order.objects.filter(pk=order.pk).update(expired_at=now)
     order.expired_at = now
     if payment is not None:
-        Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.CANCELLED, updated_at=now)
+        payment_cancel(payment=payment, now=now)
     redemption = VoucherRedemption.objects.filter(order=order, released_at__isnull=True).first()
     if redemption is not None:
         VoucherRedemption.objects.filter(pk=redemption.pk).update(released_at=now)

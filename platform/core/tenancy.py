@@ -92,8 +92,25 @@ def in_public_schema() -> Iterator[None]:
     finally:
         if previous is not None and previous.schema_name != settings.PUBLIC_SCHEMA_NAME:
             connection.set_tenant(previous)
+        elif current_schema() != settings.PUBLIC_SCHEMA_NAME:  # the block moved the connection
+            connection.set_schema_to_public()
 
 
 def make_cache_key(key: str, key_prefix: str, version: int) -> str:
     """Cache keys always carry the schema, so merchants can never read each other's entries."""
     return f"{key_prefix}:{version}:{current_schema()}:{key}"
+
+
+def side_connection(*, lock_timeout: str = "2s"):
+    """A second, autocommit connection on the current schema, for writes that must be visible
+    while the main connection's transaction is still open (progress of a long import).
+
+    The caller closes it. Lives here because it sets the schema of a connection.
+    """
+    from django.db import connections
+
+    conn = connections.create_connection("default")
+    conn.set_schema(current_schema())
+    with conn.cursor() as cur:
+        cur.execute("SELECT set_config('lock_timeout', %s, false)", [lock_timeout])
+    return conn

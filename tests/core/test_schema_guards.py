@@ -64,3 +64,13 @@ def test_cache_keys_carry_schema(mall, unique):
         assert cache.get(key) == "acme-value"
         cache.delete(key)
     cache.delete(key)
+
+
+def test_public_block_restores_public_even_if_the_block_switched(mall):
+    from django.db import connection
+
+    from core.tenancy import in_public_schema
+
+    with in_public_schema():
+        connection.set_tenant(mall.acme)  # as provisioning tools (clone, migrate_schemas) may do
+    assert current_schema() == "public"
