@@ -10,6 +10,7 @@ DASHBOARD_NAV: list[tuple] = [
     (_("Stock"), "catalog-stock", "stock.view"),
     (_("Import"), "catalog-import", "catalog.edit"),
     (_("Suborders"), "suborders-list", "suborders.view"),
+    (_("Payments"), "payments-merchant", "payments.view"),
     (_("Shipping"), "shipping-rules", "shipping.edit"),
     (_("API tokens"), "account-tokens", "tokens.manage"),
 ]

@@ -8,4 +8,5 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("suborders/", include("suborders.urls")),
     path("shipping/", include("fulfillment.urls")),
+    path("payments/", include("payments.merchant_urls")),
 ]

@@ -22,6 +22,7 @@ ORDER_STATUS_LABELS = {
     "completed": _("Completed"),
     "refused": _("Refused by the stores"),
     "payment_failed": _("Payment failed"),
+    "refunded": _("Refunded"),
 }
 
 
@@ -34,8 +35,10 @@ def order_status(*, payment_status: str | None, suborder_statuses: list[str], ex
         return "refused"
     if payment_status == "failed":
         return "payment_failed"
-    if payment_status in (None, "pending"):
+    if payment_status in (None, "pending", "requires_action"):
         return "awaiting_payment"
+    if payment_status == "refunded":
+        return "refunded"
     if all(s == S.COMPLETED for s in live):
         return "completed"
     if all(s in (S.DELIVERED, S.COMPLETED) for s in live):
@@ -152,3 +155,19 @@ def cart_view(*, cart: Cart, region: str = "") -> list[CartStoreView]:
             store.shipping_options = [q for q in (quote(r, subtotal_minor=store.subtotal_minor, weight_g=weight, region=region)
                                                   for r in store_rules) if q]
     return list(stores.values())
+
+
+def order_get_for_visitor(*, number: str, user, guest_orders: dict | None) -> Order:
+    """The order if it is this signed-in shopper's, or a guest order remembered by this session; else NotFound."""
+    attempts = []
+    if user is not None and user.is_authenticated:
+        attempts.append({"shopper": user})
+    guest_email = (guest_orders or {}).get(number)
+    if guest_email:
+        attempts.append({"email": guest_email})
+    for who in attempts:
+        try:
+            return order_get_for_shopper(number=number, **who)
+        except NotFound:
+            continue
+    raise NotFound(_("No such order."), field="number")

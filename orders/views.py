@@ -21,7 +21,10 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError, NotFound
 from fulfillment.selectors import shipping_rules_many
 from orders.forms import CheckoutForm, shipping_field_name
-from orders.selectors import cart_view, order_get_for_shopper, order_list_for_shopper
+from payments.selectors import gateways_offered, refunds_for_order
+from payments.states import OPEN as PAYMENT_OPEN
+from payments.states import PaymentStatus, RefundStatus
+from orders.selectors import cart_view, order_get_for_shopper, order_get_for_visitor, order_list_for_shopper
 from orders.services import (
     CheckoutLine,
     cart_add_line,
@@ -43,8 +46,8 @@ SESSION_GUEST_ORDERS = "guest_orders"  # {"<order number>": email}
 SESSION_PLACED = "placed_by_key"  # {idempotency key: order number}: a resubmitted form finds its order
 
 SUBORDER_LABELS = dict(SubOrderStatus.choices)
-PAYMENT_LABELS = {"pending": gettext_lazy("Awaiting payment"), "captured": gettext_lazy("Paid"),
-                  "failed": gettext_lazy("Payment failed"), "cancelled": gettext_lazy("Cancelled")}
+PAYMENT_LABELS = dict(PaymentStatus.choices)
+REFUND_LABELS = dict(RefundStatus.choices)
 
 
 # ---------------------------------------------------------------- cart helpers
@@ -295,18 +298,10 @@ def order_list(request):
 
 def _order_for(request, number: str):
     """The order if it is this shopper's, or a guest order placed from this session; else 404."""
-    guest_email = (request.session.get(SESSION_GUEST_ORDERS) or {}).get(number)
-    attempts = []
-    if request.user.is_authenticated:
-        attempts.append({"shopper": request.user})
-    if guest_email:
-        attempts.append({"email": guest_email})
-    for who in attempts:
-        try:
-            return order_get_for_shopper(number=number, **who)
-        except NotFound:
-            continue
-    raise Http404(_("No such order."))
+    try:
+        return order_get_for_visitor(number=number, user=request.user, guest_orders=request.session.get(SESSION_GUEST_ORDERS))
+    except NotFound:
+        raise Http404(_("No such order.")) from None
 
 
 def order_detail(request, number: str):
@@ -319,7 +314,12 @@ def order_detail(request, number: str):
         "lines": lines[(m.merchant_id, m.suborder_id)],
     } for m in order.suborders.all()]
     payment = getattr(order, "payment", None)
+    refunds = list(refunds_for_order(order_id=order.pk))
+    for r in refunds:
+        r.status_label = REFUND_LABELS.get(r.status, r.status)
+    can_pay = payment is not None and payment.status in PAYMENT_OPEN and order.expired_at is None
     return render(request, "orders/order_detail.html", {
-        "order": order, "suborders": suborders, "payment": payment,
+        "order": order, "suborders": suborders, "payment": payment, "refunds": refunds,
         "payment_label": PAYMENT_LABELS.get(payment.status, payment.status) if payment else _("No payment yet"),
+        "can_pay": can_pay, "gateways": gateways_offered() if can_pay else [],
     })

@@ -25,6 +25,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "suborders.accept": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),
     "suborders.ship": frozenset({Role.OWNER, Role.MANAGER, Role.WAREHOUSE}),
     "suborders.edit_address": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),
+    "payments.view": frozenset({Role.OWNER, Role.MANAGER, Role.FINANCE}),
     "refunds.create": frozenset({Role.OWNER, Role.MANAGER, Role.FINANCE}),
     "shipping.edit": frozenset({Role.OWNER, Role.MANAGER}),
     "staff.manage": frozenset({Role.OWNER}),

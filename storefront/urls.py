@@ -6,5 +6,6 @@ from storefront import views
 urlpatterns = [
     path("", views.home, name="storefront-home"),
     path("products/", include("storefront.product_urls")),
+    path("", include("payments.urls")),
     path("", include("orders.urls")),
 ]

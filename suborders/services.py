@@ -169,3 +169,41 @@ def suborders_cancel_for_order(*, order_id: int, reason: str, actor=None) -> lis
         if can_transition(so.status, SubOrderStatus.CANCELLED):
             cancelled.append(suborder_transition(suborder=so, to=SubOrderStatus.CANCELLED, actor=actor, reason=reason))
     return cancelled
+
+
+@merchant_only
+def suborders_release_after_payment(*, order_id: int, actor=None) -> list[SubOrder]:
+    """The order is paid (captured, or authorized under the authorize-then-capture policy): this
+    merchant's suborders move pending_payment -> awaiting_acceptance. Running it twice changes nothing."""
+    moved = []
+    for so in SubOrder.objects.filter(order_id=order_id, status=SubOrderStatus.PENDING_PAYMENT).order_by("pk"):
+        moved.append(suborder_transition(suborder=so, to=SubOrderStatus.AWAITING_ACCEPTANCE, actor=actor, reason="paid"))
+    return moved
+
+
+@merchant_only
+def suborder_restock_refunded(*, suborder_id: int, lines: list[tuple[int, int, bool]], actor=None, reference: str = "") -> int:
+    """Put refunded units back: `lines` are (variant_id, quantity, whole_line_refunded).
+
+    A line whose stock is still reserved gives its reservation back when the whole line is refunded;
+    units already shipped go back on the shelf (a return movement). A partly refunded line that has not
+    shipped keeps its reservation (its remaining units still ship). Returns the units restocked.
+    """
+    from catalog.models import StockReservation
+    from catalog.services import stock_return
+
+    so = SubOrder.objects.get(pk=suborder_id)
+    done = 0
+    for variant_id, quantity, whole in lines:
+        line = so.lines.filter(variant_id=variant_id).first()
+        if line is None:
+            continue
+        active = StockReservation.objects.filter(owner=line.reservation_owner, status=StockReservation.Status.ACTIVE).exists()
+        if active:
+            if whole:
+                done += stock_release(owners=[line.reservation_owner], reason=f"refunded {reference}"[:300], actor=actor)
+        else:
+            stock_return(variant_id=variant_id, warehouse_id=so.warehouse_id, quantity=quantity, actor=actor,
+                         reason="refunded and restocked", reference=reference)
+            done += quantity
+    return done

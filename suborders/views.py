@@ -5,7 +5,12 @@ The request runs in the merchant's own schema, so these pages can only ever read
 from django.http import Http404
 from django.shortcuts import render
 
+import uuid
+
 from core.errors import NotFound
+from core.tenancy import current_merchant, in_public_schema
+from payments.selectors import suborder_money_summary
+from permissions.selectors import user_can
 from permissions.decorators import require_capability
 from suborders.selectors import suborder_get, suborder_list_for_merchant
 from suborders.states import SubOrderStatus
@@ -37,4 +42,11 @@ def suborder_detail(request, suborder_id: int):
     for ev in events:
         ev.from_label = STATUS_LABELS.get(ev.from_status, ev.from_status)
         ev.to_label = STATUS_LABELS.get(ev.to_status, ev.to_status)
-    return render(request, "suborders/suborder_detail.html", {"so": so, "lines": so.lines.all(), "events": events})
+    merchant = current_merchant()
+    money = {}
+    if user_can(user=request.user, merchant=merchant, capability="payments.view"):
+        with in_public_schema():
+            money = suborder_money_summary(merchant_id=merchant.pk, suborder_id=so.pk)
+        money["can_refund"] = money.get("paid") and user_can(user=request.user, merchant=merchant, capability="refunds.create")
+    return render(request, "suborders/suborder_detail.html", {"so": so, "lines": so.lines.all(), "events": events,
+                                                              "money": money, "idempotency_key": uuid.uuid4().hex})

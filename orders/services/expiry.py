@@ -10,6 +10,7 @@ from core.tenancy import in_merchant_schema, platform_only
 from orders.models import Order, Voucher, VoucherRedemption
 from payments.models import Payment
 from payments.services import payment_cancel
+from payments.states import OPEN as PAYMENT_OPEN
 from suborders.services import suborders_cancel_for_order
 from tenants.models import Merchant
 
@@ -21,7 +22,7 @@ def order_expire(*, order: Order, now=None, reason: str = "payment not received 
     if order.expired_at is not None:
         return False
     payment = Payment.objects.select_for_update().filter(order=order).first()
-    if payment is not None and payment.status != Payment.Status.PENDING:
+    if payment is not None and payment.status not in PAYMENT_OPEN:
         return False
     merchant_ids = sorted(set(order.suborders.values_list("merchant_id", flat=True)))
     for merchant in Merchant.objects.filter(pk__in=merchant_ids).order_by("pk"):
@@ -30,7 +31,7 @@ def order_expire(*, order: Order, now=None, reason: str = "payment not received 
     Order.objects.filter(pk=order.pk).update(expired_at=now)
     order.expired_at = now
     if payment is not None:
-        payment_cancel(payment=payment, now=now)
+        payment_cancel(payment=payment, now=now, reason=reason)
     redemption = VoucherRedemption.objects.filter(order=order, released_at__isnull=True).first()
     if redemption is not None:
         VoucherRedemption.objects.filter(pk=redemption.pk).update(released_at=now)
@@ -49,7 +50,7 @@ def orders_expire_unpaid(*, now=None, batch: int = 50) -> int:
         with transaction.atomic():
             due = list(
                 Order.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(expired_at__isnull=True, expires_at__lte=now, payment__status=Payment.Status.PENDING)
+                .filter(expired_at__isnull=True, expires_at__lte=now, payment__status__in=PAYMENT_OPEN)
                 .order_by("pk")[:batch]
             )
             for order in due:
@@ -57,3 +58,11 @@ def orders_expire_unpaid(*, now=None, batch: int = 50) -> int:
                     done += 1
         if len(due) < batch:
             return done
+
+
+@platform_only
+def order_expire_now(*, number: str, reason: str = "expired early (sandbox test)") -> bool:
+    """Expire one unpaid order at once, whatever its deadline: the sandbox gateway's 'succeed late' button."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update(of=("self",)).filter(number=number).first()
+        return order is not None and order_expire(order=order, reason=reason)

@@ -8,5 +8,6 @@ urlpatterns = [
     path("me/", permissions_api.MeView.as_view(), name="api-me"),
     path("merchant/", merchants_api.MerchantProfileView.as_view(), name="api-merchant-profile"),
     path("", include("catalog.api_urls")),
+    path("", include("payments.merchant_api_urls")),
     path("", include("suborders.api_urls")),
 ]

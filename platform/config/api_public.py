@@ -8,5 +8,6 @@ urlpatterns = [
     path("tokens/", permissions_api.TokenCreateView.as_view(), name="api-token-create"),
     path("tokens/<int:token_id>/", permissions_api.TokenRevokeView.as_view(), name="api-token-revoke"),
     path("", include("storefront.api_urls")),
+    path("", include("payments.api_urls")),
     path("", include("orders.api_urls")),
 ]

@@ -157,6 +157,7 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "core.tasks.outbox_relay", "schedule": 5.0},
     "expire-unpaid-orders": {"task": "orders.tasks.expire_unpaid_orders", "schedule": 60.0},
     "expire-stock-reservations": {"task": "catalog.tasks.expire_reservations_all", "schedule": 60.0},
+    "payments-sweep": {"task": "payments.tasks.payments_sweep", "schedule": 300.0},
 }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
@@ -196,3 +197,28 @@ LOGGING = {
 
 # Checkout
 ORDER_UNPAID_TTL_MINUTES = int(env("ORDER_UNPAID_TTL_MINUTES", "30"))
+
+# Payments: gateway keys from the environment (README, "Payment gateways"). A gateway is offered to
+# shoppers when the operator enables it in the console and its keys are set; the sandbox needs none.
+MALL_BASE_URL = env("MALL_BASE_URL", "")  # e.g. https://mall.example.com; else built from the request
+SANDBOX_WEBHOOK_SECRET = env("SANDBOX_WEBHOOK_SECRET", "sandbox-demo-secret")
+SANDBOX_DUPLICATE_RATE = float(env("SANDBOX_DUPLICATE_RATE", "0.3"))  # how often the sandbox sends a notification twice
+PAYMENT_WEBHOOK_TOLERANCE_SECONDS = int(env("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", "300"))
+PAYMENT_AUTHORIZATION_DAYS = int(env("PAYMENT_AUTHORIZATION_DAYS", "7"))  # card authorizations lapse after this
+PAYMENT_LAPSE_ACTION = env("PAYMENT_LAPSE_ACTION", "capture")  # capture | void, for authorizations about to lapse
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = env("STRIPE_API_BASE", "")  # tests: the local Stripe server; empty = api.stripe.com
+STRIPE_API_VERSION = "2026-10-29.clover"
+ALIPAY_APP_ID = env("ALIPAY_APP_ID", "")
+ALIPAY_APP_PRIVATE_KEY = env("ALIPAY_APP_PRIVATE_KEY", "")  # PEM
+ALIPAY_PUBLIC_KEY = env("ALIPAY_PUBLIC_KEY", "")  # Alipay's public key, PEM
+ALIPAY_GATEWAY_URL = env("ALIPAY_GATEWAY_URL", "")  # empty = Alipay's production gateway
+WECHATPAY_MCHID = env("WECHATPAY_MCHID", "")
+WECHATPAY_APPID = env("WECHATPAY_APPID", "")
+WECHATPAY_PRIVATE_KEY = env("WECHATPAY_PRIVATE_KEY", "")  # merchant API private key, PEM
+WECHATPAY_CERT_SERIAL = env("WECHATPAY_CERT_SERIAL", "")
+WECHATPAY_APIV3_KEY = env("WECHATPAY_APIV3_KEY", "")
+WECHATPAY_PUBLIC_KEY = env("WECHATPAY_PUBLIC_KEY", "")  # WeChat Pay platform public key, PEM
+WECHATPAY_PUBLIC_KEY_ID = env("WECHATPAY_PUBLIC_KEY_ID", "")
+WECHATPAY_API_BASE = env("WECHATPAY_API_BASE", "")  # tests: the local WeChat Pay server

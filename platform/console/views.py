@@ -10,3 +10,123 @@ from core.tenancy import assert_public_schema
 def console_home(request):
     assert_public_schema()
     return render(request, "console/home.html", merchant_overview_for_operator())
+
+
+# --- payments ---------------------------------------------------------------------------------------
+
+def _console_redirect(request, name, *args):
+    from django.shortcuts import redirect
+
+    return redirect(name, *args)
+
+
+@staff_member_required
+def console_payments(request):
+    from payments.selectors import payments_list_for_operator
+    from payments.states import PaymentStatus
+
+    assert_public_schema()
+    f = {k: (request.GET.get(k) or "")[:60] for k in ("status", "gateway", "q")}
+    return render(request, "console/payments.html", {
+        "payments": payments_list_for_operator(**f), "f": f, "statuses": PaymentStatus.choices,
+        "gateways": ["sandbox", "stripe", "alipay", "wechatpay"]})
+
+
+@staff_member_required
+def console_payment_detail(request, payment_id: int):
+    from django.http import Http404
+
+    from payments.models import Payment
+    from payments.selectors import refunds_for_order, suborder_money_summary
+
+    assert_public_schema()
+    payment = Payment.objects.select_related("order").filter(pk=payment_id).first()
+    if payment is None:
+        raise Http404("No such payment.")
+    suborders = []
+    for m in payment.order.suborders.select_related("merchant").order_by("merchant_id", "suborder_id"):
+        summary = suborder_money_summary(merchant_id=m.merchant_id, suborder_id=m.suborder_id)
+        suborders.append({"mirror": m, **summary})
+    return render(request, "console/payment_detail.html", {
+        "payment": payment, "events": payment.events.select_related("actor"), "refunds": refunds_for_order(order_id=payment.order_id),
+        "suborders": suborders, "gateway_events": payment.gateway_events.order_by("-id")[:50]})
+
+
+@staff_member_required
+def console_payment_refund(request, payment_id: int):
+    from django.contrib import messages
+    from django.http import HttpResponseNotAllowed
+
+    from core.errors import DomainError
+    from core.money import Money
+    from payments.services import RefundLineRequest, refund_create
+
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        merchant_id = int(request.POST.get("merchant_id", "0"))
+        suborder_id = int(request.POST.get("suborder_id", "0"))
+        lines = [RefundLineRequest(order_line_id=int(k[4:]), quantity=int(v)) for k, v in request.POST.items()
+                 if k.startswith("qty_") and v.strip() not in ("", "0")]
+        custom = request.POST.get("custom", "").strip()
+        custom_minor = Money.parse(custom, request.POST.get("currency", "CNY")[:3], field="custom").minor if custom else 0
+        refund, _ = refund_create(actor=request.user, merchant_id=merchant_id, suborder_id=suborder_id, lines=lines,
+                                  custom_minor=custom_minor, reason=request.POST.get("reason", ""),
+                                  idempotency_key=request.POST.get("idempotency_key", ""))
+        messages.success(request, f"Refund #{refund.pk} of {Money(refund.amount_minor, refund.currency).format()} requested.")
+    except ValueError:
+        messages.error(request, "Quantities and ids must be whole numbers.")
+    except DomainError as err:
+        messages.error(request, err.message)
+    return _console_redirect(request, "console-payment", payment_id)
+
+
+@staff_member_required
+def console_gateway_events(request):
+    from payments.models import GatewayEvent
+    from payments.selectors import gateway_events_list_for_operator
+
+    assert_public_schema()
+    f = {k: (request.GET.get(k) or "")[:30] for k in ("result", "gateway")}
+    return render(request, "console/gateway_events.html", {
+        "events": gateway_events_list_for_operator(**f), "f": f, "results": GatewayEvent.Result.choices})
+
+
+@staff_member_required
+def console_gateway_event_reprocess(request, event_id: int):
+    from django.contrib import messages
+    from django.http import HttpResponseNotAllowed
+
+    from payments.models import GatewayEvent
+    from payments.services import gateway_event_process
+
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if not GatewayEvent.objects.filter(pk=event_id).exists():
+        messages.error(request, "No such event.")
+    else:
+        event = gateway_event_process(event_id=event_id, actor=request.user)
+        messages.info(request, f"Event {event.event_id}: {event.get_result_display()}.")
+    return _console_redirect(request, "console-gateway-events")
+
+
+@staff_member_required
+def console_payment_settings(request):
+    from django.contrib import messages
+
+    from core.errors import DomainError
+    from payments.selectors import gateway_choices, payment_settings_get
+    from payments.services import payment_settings_update
+
+    assert_public_schema()
+    current = payment_settings_get()
+    if request.method == "POST":
+        try:
+            payment_settings_update(enabled_gateways=request.POST.getlist("gateways"),
+                                    capture_policy=request.POST.get("capture_policy", ""), actor=request.user)
+            messages.success(request, "Payment settings saved.")
+            return _console_redirect(request, "console-payment-settings")
+        except DomainError as err:
+            messages.error(request, err.message)
+    return render(request, "console/payment_settings.html", {"settings": current, "choices": gateway_choices(),
+                                                             "policies": current.CAPTURE_CHOICES})
