@@ -662,7 +662,9 @@ def stock_reserve(*, lines: list[ReserveLine], expires_at: datetime | None, acto
     if connection.in_atomic_block:
         # Inside the caller's transaction (checkout): no savepoint of its own, two statements fewer
         # per merchant. A refusal (OutOfStock, unknown line) means the one statement wrote nothing,
-        # so the caller's transaction stays usable (it may try another warehouse); a database error
+        # so the caller's transaction stays usable if the caller catches it inside its own block
+        # (checkout does not: the refusal leaves suborders_create_for_checkout's savepoint-less block,
+        # which dooms the transaction, and order_checkout re-plans and retries it whole); a database error
         # in that statement marks the caller's transaction for rollback, so a partial reservation
         # can never be committed. All or nothing either way.
         return _reserve(changes, merged, expires_at=expires_at, now=now, actor=actor)

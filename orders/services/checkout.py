@@ -8,7 +8,8 @@ Order of work (and of locks, so that concurrent checkouts cannot deadlock):
      any stock is touched); lock the voucher row; for each merchant in merchant-id order:
      switch to its schema, insert its suborders and lock/reserve its stock rows in
      (variant, warehouse) order; back in public: lines, mirror rows, payment, outbox; COMMIT.
-Any failure anywhere rolls back every schema's rows together.
+Any failure anywhere rolls back every schema's rows together. A reservation refused because the
+planned warehouse ran out after step 2 re-plans that merchant from fresh stock and tries again.
 """
 from __future__ import annotations
 
@@ -42,10 +43,12 @@ from orders.pricing import (
 )
 from orders.validation import MAX_LINES, clean_address, clean_email, clean_quantity
 from payments.models import Payment
+from payments.sql import CHECKOUT_PAYMENT_CTES, checkout_payment_params
 from suborders.services import suborders_create_for_checkout
 from tenants.models import Merchant
 
 FREE_SHIPPING_NAME = "Standard (free)"  # merchants without shipping rules ship free; see docs/decisions
+MAX_REPLANS = 4  # re-plans of a checkout whose planned warehouse ran out under the lock (see order_checkout)
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,47 @@ def _merge_lines(lines: list[CheckoutLine]) -> tuple[list[CheckoutLine], dict[tu
     return list(merged.values()), first_index
 
 
+def _plan_shipments(merchant: Merchant, lines: list[Line], catalog: dict) -> list[Shipment]:
+    """One merchant's suborders: orders.pricing.plan_warehouses over the stock in `catalog`
+    ({variant id: CheckoutVariant}); OutOfStock names the first line no warehouse can ship."""
+    warehouses: dict[int, WarehouseOption] = {}
+    for ln in lines:
+        snap = catalog.get(ln.variant_id)
+        for wid, (wname, prio, available) in (snap.stock.items() if snap is not None else ()):
+            opt = warehouses.get(wid) or WarehouseOption(wid, wname, prio, {})
+            opt.available[ln.variant_id] = available
+            warehouses[wid] = opt
+    plan, unplaced = plan_warehouses(lines, list(warehouses.values()))
+    if unplaced:
+        ln = unplaced[0]
+        best = max((w.available.get(ln.variant_id, 0) for w in warehouses.values()), default=0)
+        raise OutOfStock(_("Line %(n)s: %(sku)s — %(req)s requested, %(avail)s available.")
+                         % {"n": ln.index + 1, "sku": ln.sku, "req": ln.quantity, "avail": best},
+                         field=f"lines[{ln.index}].quantity",
+                         details={"sku": ln.sku, "requested": ln.quantity, "available": best})
+    return [Shipment(merchant.pk, wh.warehouse_id, wh.name, reason, list(wl)) for wh, wl, reason in plan]
+
+
+def _replan_after_refusal(part: _MerchantPart) -> bool:
+    """The reservation of `part` was refused under the row locks: the plan came from a stock read
+    taken before the transaction, and a concurrent checkout took the units meanwhile. Read this
+    merchant's stock afresh (newer than what the refusal saw) and plan again in the same order, so
+    the lines go to the next warehouse that can ship them. True if the plan changed (try again);
+    False if the same plan comes out (refuse as the reservation did); OutOfStock if no warehouse
+    can ship a line any more. Error path only: the normal path costs nothing for this."""
+    schema = part.merchant.schema_name
+    fresh = checkout_variants_many(wanted={schema: [ln.variant_id for ln in part.lines]})[schema]
+    shipments = _plan_shipments(part.merchant, part.lines, fresh)
+
+    def shape(ships):
+        return [(s.warehouse_id, [ln.variant_id for ln in s.lines]) for s in ships]
+
+    if shape(shipments) == shape(part.shipments):
+        return False
+    part.shipments = shipments
+    return True
+
+
 def _price_merchant(merchant: Merchant, clines: list[tuple[int, CheckoutLine]], catalog: dict, rules: list,
                     region: str, choice: int | None, currency: str) -> _MerchantPart:
     lines: list[Line] = []
@@ -126,21 +170,7 @@ def _price_merchant(merchant: Merchant, clines: list[tuple[int, CheckoutLine]], 
                        % {"sku": first["sku"], "old": first["expected_minor"], "new": first["price_minor"]},
                        field=f"lines[{first['line']}].expected_unit_price_minor", code="price_changed",
                        details={"changed": changed})
-    warehouses: dict[int, WarehouseOption] = {}
-    for ln in lines:
-        for wid, (wname, prio, available) in catalog[ln.variant_id].stock.items():
-            opt = warehouses.get(wid) or WarehouseOption(wid, wname, prio, {})
-            opt.available[ln.variant_id] = available
-            warehouses[wid] = opt
-    plan, unplaced = plan_warehouses(lines, list(warehouses.values()))
-    if unplaced:
-        ln = unplaced[0]
-        best = max((w.available.get(ln.variant_id, 0) for w in warehouses.values()), default=0)
-        raise OutOfStock(_("Line %(n)s: %(sku)s — %(req)s requested, %(avail)s available.")
-                         % {"n": ln.index + 1, "sku": ln.sku, "req": ln.quantity, "avail": best},
-                         field=f"lines[{ln.index}].quantity",
-                         details={"sku": ln.sku, "requested": ln.quantity, "available": best})
-    shipments = [Shipment(merchant.pk, wh.warehouse_id, wh.name, reason, list(wl)) for wh, wl, reason in plan]
+    shipments = _plan_shipments(merchant, lines, catalog)
     subtotal = sum(ln.gross_minor for ln in lines)
     weight = sum(ln.weight_g * ln.quantity for ln in lines)
     if not rules:
@@ -303,15 +333,11 @@ _PUBLIC_ROWS_SQL = """
                  shipping_method text, subtotal_minor bigint, shipping_minor bigint, discount_minor bigint, total_minor bigint)
         ORDER BY x.i
         RETURNING id, merchant_id, suborder_id
-    ), pay AS (
-        INSERT INTO payments_payment (order_id, gateway, amount_minor, currency, status, gateway_reference, created_at, updated_at)
-        VALUES (%(order_id)s, %(gateway)s, %(amount)s, %(currency)s, %(pay_status)s, '', %(now)s, %(now)s)
-        RETURNING id
-    )
+    ), """ + CHECKOUT_PAYMENT_CTES + """
     SELECT 'line', id, merchant_id, variant_id FROM ol
     UNION ALL SELECT 'mirror', id, merchant_id, suborder_id FROM mi
     UNION ALL SELECT 'payment', id, NULL, NULL FROM pay
-"""
+"""  # noqa: S608 (constant SQL fragments, no input)
 
 
 def _loaded(instance):
@@ -339,7 +365,7 @@ def _write_public_rows(*, order: Order, all_shipments: list, now) -> tuple[list[
              "shipping_minor": so.shipping_minor, "discount_minor": so.discount_minor, "total_minor": so.total_minor}
             for i, (m, _s, so) in enumerate(all_shipments)
         ]),
-        "gateway": "sandbox", "amount": order.total_minor, "currency": order.currency, "pay_status": Payment.Status.PENDING,
+        **checkout_payment_params(amount_minor=order.total_minor, currency=order.currency),
     }
     with connection.cursor() as cur:
         cur.execute(_PUBLIC_ROWS_SQL, params)
@@ -362,7 +388,7 @@ def _write_public_rows(*, order: Order, all_shipments: list, now) -> tuple[list[
                                discount_minor=so.discount_minor, total_minor=so.total_minor, updated_at=now))
         for m, _s, so in all_shipments
     ]
-    payment = _loaded(Payment(id=payment_id, order=order, gateway="sandbox", amount_minor=order.total_minor,
+    payment = _loaded(Payment(id=payment_id, order=order, gateway="", amount_minor=order.total_minor,
                               currency=order.currency, status=Payment.Status.PENDING, gateway_reference="",
                               created_at=now, updated_at=now))
     return order_lines, mirrors, payment
@@ -394,9 +420,19 @@ def order_checkout(
 
     now = timezone.now()
     expires_at = now + timedelta(minutes=settings.ORDER_UNPAID_TTL_MINUTES)
-    for attempt in range(3):  # a clash of random order numbers (rare) just draws another
+    # The transaction is tried again, whole, when (rare) the random order number clashes, or when
+    # a merchant's stock reservation is refused because the warehouse planned from the read above
+    # ran out meanwhile (a burst on one variant): that merchant is re-planned from a fresh read and
+    # its lines go to the next warehouse in planning order. The retry is of the whole transaction
+    # because a refusal inside suborders_create_for_checkout dooms it (its rows are already
+    # written and it runs without a savepoint, which keeps the normal path at 3 statements per
+    # merchant). Each re-plan follows a newer committed state of the stock, so it ends quickly;
+    # MAX_REPLANS bounds it anyway.
+    attempt = replans = 0
+    while True:
         for line in (ln for part in parts for ln in part.lines):  # a retry prices the voucher afresh
             line.discount_minor = line.platform_discount_minor = 0
+        reserving: _MerchantPart | None = None
         try:
             with transaction.atomic(), outbox_batch():
                 voucher = discount = None
@@ -412,12 +448,14 @@ def order_checkout(
                 )
                 all_shipments: list[tuple[Merchant, Shipment, object]] = []
                 for part in parts:  # merchant-id order: the lock order across schemas
+                    reserving = part
                     with in_merchant_schema(part.merchant):
                         created = suborders_create_for_checkout(
                             order=order, shipments=part.shipments, shipping_method=part.shipping_method,
                             shipping_address=address, reservation_expires_at=expires_at + timedelta(minutes=15), actor=shopper,
                         )
                     all_shipments += [(part.merchant, s, so) for s, so in zip(part.shipments, created, strict=True)]
+                reserving = None
                 if voucher is not None:
                     Voucher.objects.filter(pk=voucher.pk).update(redeemed_count=voucher.redeemed_count + 1)
                     VoucherRedemption.objects.create(voucher=voucher, order=order, shopper_key=scope, discount_minor=discount)
@@ -429,8 +467,14 @@ def order_checkout(
                 outbox_emit(topic="order.placed", aggregate_type="order", aggregate_id=order.pk,
                             payload={"number": order.number, "email": email, "total_minor": order.total_minor, "currency": currency,
                                      "suborders": [[m.pk, so.pk] for m, _, so in all_shipments]})
+        except OutOfStock:
+            if reserving is None or replans >= MAX_REPLANS or not _replan_after_refusal(reserving):
+                raise
+            replans += 1
+            continue
         except IntegrityError as exc:
             if "(number)=" in str(exc) and attempt < 2:
+                attempt += 1
                 continue
             if "order_idempotency_once" not in str(exc):
                 raise

@@ -2,6 +2,7 @@
 import threading
 from datetime import timedelta
 
+import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
@@ -69,6 +70,42 @@ def test_200_shoppers_race_for_last_10_units_across_three_schemas(committed, uni
         with in_merchant_schema(item["merchant"]):
             assert StockReservation.objects.filter(variant_id=item["variant_id"]).count() == 10
             assert StockMovement.objects.filter(variant_id=item["variant_id"], kind="reservation").count() == 10
+
+
+@pytest.mark.parametrize(("buyers", "stock"), [(12, (6, 4)), (7, (3, 2, 4))], ids=["12-buyers-10-units", "7-buyers-9-units"])
+def test_burst_sells_every_unit_across_warehouses_and_never_oversells(committed, unique, buyers, stock):
+    """All buyers plan the first warehouse from the same pre-transaction read; those who find it
+    empty under the lock fall back to the next warehouse, so exactly min(buyers, units) sell."""
+    mall = committed
+    tag = unique("W")
+    item = stock_item(mall.acme, stock=stock, tag=tag)
+    units = sum(stock)
+
+    def shop(n):
+        return order_checkout(shopper=None, email=f"burst{n}-{tag}@example.test",
+                              lines=[CheckoutLine(item["merchant_id"], item["variant_id"], 1)],
+                              shipping_address=ADDRESS, idempotency_key=f"burst-{tag}-{n}")[0].pk
+
+    results, errors = _run_threads(buyers, shop)
+    won = [r for r in results if r is not None]
+    lost = [e for e in errors if e is not None]
+    sold = min(buyers, units)
+    assert all(isinstance(e, DomainError) and e.code == "out_of_stock" for e in lost), [f"{type(e).__name__}: {e}" for e in lost]
+    assert (len(won), len(lost)) == (sold, buyers - sold), [str(e) for e in lost]
+    after = levels(item)
+    assert [on_hand for on_hand, _r in after] == list(stock)
+    assert all(reserved <= on_hand for on_hand, reserved in after)  # never oversold
+    assert sum(reserved for _o, reserved in after) == sold
+    if buyers >= units:
+        assert after == [(q, q) for q in stock]  # nothing left unsold
+    assert Order.objects.filter(email__iendswith=f"-{tag}@example.test").count() == sold
+    with in_merchant_schema(mall.acme):
+        sos = list(SubOrder.objects.filter(order_id__in=won))
+        assert len(sos) == sold  # one suborder per order, from the warehouse that had the unit
+        by_warehouse = {w: sum(1 for s in sos if s.warehouse_id == w) for w in item["warehouse_ids"]}
+        assert by_warehouse == {w: r for w, (_o, r) in zip(item["warehouse_ids"], after, strict=True)}
+        assert StockReservation.objects.filter(variant_id=item["variant_id"]).count() == sold
+        assert StockMovement.objects.filter(variant_id=item["variant_id"], kind="reservation").count() == sold
 
 
 def test_100_identical_requests_make_one_order(committed, unique):
