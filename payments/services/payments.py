@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, ValidationFailed
-from core.tenancy import in_merchant_schema, platform_only
+from core.tenancy import in_merchant_schema, in_public_schema, platform_only
 from orders.models import Order, SubOrderMirror
 from payments.gateways import gateway_get
 from payments.gateways.base import GatewayError, Notification
@@ -336,7 +336,11 @@ def payment_cancel(*, payment: Payment, now=None, to: str = P.EXPIRED, reason: s
     payment_transition(payment=payment, to=to, reason=reason)
     if payment.gateway and payment.gateway_reference:
         gateway_code, snapshot = payment.gateway, _with_reference(payment, payment.gateway_reference)
-        transaction.on_commit(lambda: _void_quietly(gateway_code, snapshot, snapshot.gateway_reference))
+        def void_after_commit():
+            with in_public_schema():
+                _void_quietly(gateway_code, snapshot, snapshot.gateway_reference)
+
+        transaction.on_commit(void_after_commit)
     return payment
 
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.money import Money
-from core.tenancy import in_merchant_schema, platform_only
+from core.tenancy import in_merchant_schema, in_public_schema, platform_only
 from orders.models import OrderLine, SubOrderMirror
 from payments.gateways import gateway_get
 from payments.gateways.base import GatewayError, Notification
@@ -90,6 +90,13 @@ def _check_limits(*, payment: Payment, mirror: SubOrderMirror, amount: int, ship
     cur = payment.currency
     if payment.status not in PAID:
         raise Conflict(_("This order has not been paid, so nothing can be refunded."), field="order", code="not_paid")
+    line_held = _line_held([ln.pk for ln, _q, _a in lines], exclude)
+    for i, (ln, q, a) in enumerate(lines):
+        held_q, held_a = line_held.get(ln.pk, (0, 0))
+        if q > ln.quantity - held_q or a > ln.line_total_minor - held_a:
+            raise Conflict(_("Only %(left)s of %(qty)s × %(name)s can still be refunded.")
+                           % {"left": ln.quantity - held_q, "qty": ln.quantity, "name": ln.name},
+                           field=f"lines[{i}].quantity", code="over_refund")
     order_left = payment.captured_minor - _held(payment.pk, exclude=exclude)["amount"]
     if amount > order_left:
         raise Conflict(_("%(amount)s is more than the %(left)s that can still be refunded for this order.")
@@ -103,13 +110,6 @@ def _check_limits(*, payment: Payment, mirror: SubOrderMirror, amount: int, ship
     if shipping > mirror.shipping_minor - held["shipping"]:
         raise Conflict(_("At most %(left)s of shipping can still be refunded.")
                        % {"left": _fmt(max(mirror.shipping_minor - held["shipping"], 0), cur)}, field="shipping", code="over_refund")
-    line_held = _line_held([ln.pk for ln, _q, _a in lines], exclude)
-    for i, (ln, q, a) in enumerate(lines):
-        held_q, held_a = line_held.get(ln.pk, (0, 0))
-        if q > ln.quantity - held_q or a > ln.line_total_minor - held_a:
-            raise Conflict(_("Only %(left)s of %(qty)s × %(name)s can still be refunded.")
-                           % {"left": ln.quantity - held_q, "qty": ln.quantity, "name": ln.name},
-                           field=f"lines[{i}].quantity", code="over_refund")
 
 
 def _line_amount(ln: OrderLine, quantity: int, held: tuple[int, int]) -> int:
@@ -186,7 +186,7 @@ def refund_create(*, actor, merchant_id: int, suborder_id: int, lines: list[Refu
             outbox_emit(topic="refund.requested", aggregate_type="refund", aggregate_id=refund.pk,
                         payload={"order_id": refund.order_id, "merchant_id": merchant_id, "suborder_id": suborder_id,
                                  "amount_minor": amount, "currency": refund.currency})
-            transaction.on_commit(lambda: refund_submit(refund_id=refund.pk))
+            transaction.on_commit(lambda: _submit_in_public(refund.pk))
     except IntegrityError:
         if key:
             existing = Refund.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
@@ -210,6 +210,12 @@ def refund_for_suborder_lines(*, merchant_id: int, suborder_id: int, lines: list
     refund, _created = refund_create(actor=actor, merchant_id=merchant_id, suborder_id=suborder_id, lines=requests,
                                      shipping_minor=shipping_minor, reason=reason, restock=restock, system=True)
     return refund
+
+
+def _submit_in_public(refund_id: int) -> None:
+    """On-commit hooks run in whatever schema the connection is in when the outer block commits."""
+    with in_public_schema():
+        refund_submit(refund_id=refund_id)
 
 
 @platform_only
@@ -296,7 +302,7 @@ def refund_retry(*, refund_id: int, actor) -> Refund:
                       lines=lines, exclude=refund.pk)
         refund_transition(refund=refund, to=RS.REQUESTED, actor=actor, reason="retried",
                           changes={"attempts": refund.attempts + 1, "failure": ""})
-        transaction.on_commit(lambda: refund_submit(refund_id=refund_id))
+        transaction.on_commit(lambda: _submit_in_public(refund_id))
     return refund
 
 

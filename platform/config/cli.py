@@ -180,6 +180,11 @@ def cmd_manage(args) -> int:
     return _manage(*args.rest, check=False)
 
 
+def cmd_ledger(args) -> int:
+    _db()
+    return _manage("ledger_check", check=False)
+
+
 def cmd_bench(args) -> int:
     _db()
     return _manage(f"bench_{args.what}", *args.rest, check=False)
@@ -212,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("manage", help="any manage.py command")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)
+    p = sub.add_parser("ledger", help="money ledger: `ledger check` verifies its invariants for every paid order")
+    p.add_argument("action", choices=["check"])
+    p.set_defaults(func=cmd_ledger)
     p = sub.add_parser("bench", help="benchmarks: stock, checkout, merchant")
     p.add_argument("what", choices=["stock", "checkout", "merchant"])
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -52,3 +52,12 @@ def pay(order) -> Payment:
     payment = start_sandbox(order)
     deliver(payment, "payment.succeeded")
     return Payment.objects.select_related("order").get(pk=payment.pk)
+
+
+def run_commit_hooks(func, /, **kw):
+    """Call a service inside the test's transaction and run its on-commit work (gateway calls) as a
+    real commit would."""
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return func(**kw)
