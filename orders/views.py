@@ -15,16 +15,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError, NotFound
 from fulfillment.selectors import shipping_rules_many
 from orders.forms import CheckoutForm, shipping_field_name
-from payments.selectors import gateways_offered, refunds_for_order
-from payments.states import OPEN as PAYMENT_OPEN
-from payments.states import PaymentStatus, RefundStatus
-from orders.selectors import cart_view, order_get_for_shopper, order_get_for_visitor, order_list_for_shopper
+from orders.selectors import cart_view, order_get_for_visitor, order_list_for_shopper
 from orders.services import (
     CheckoutLine,
     cart_add_line,
@@ -36,6 +32,9 @@ from orders.services import (
 )
 from orders.services.cart import cart_accept_prices
 from orders.validation import ADDRESS_FIELDS
+from payments.selectors import gateways_offered, refunds_for_order
+from payments.states import OPEN as PAYMENT_OPEN
+from payments.states import PaymentStatus, RefundStatus
 from suborders.states import SubOrderStatus
 
 SESSION_CART = "cart_token"

@@ -12,8 +12,14 @@ from orders.models import OrderLine, SubOrderMirror
 from orders.services import CheckoutLine, order_checkout
 from payments.gateways import sandbox as sbx
 from payments.models import Payment
-from payments.services import RefundLineRequest, notification_receive, payment_settings_update, payment_start, refund_create
 from payments.selectors import payment_settings_get
+from payments.services import (
+    RefundLineRequest,
+    notification_receive,
+    payment_settings_update,
+    payment_start,
+    refund_create,
+)
 from permissions.models import User
 
 

@@ -24,7 +24,7 @@ from payments.gateways import LABELS, gateway_get
 from payments.gateways import sandbox as sbx
 from payments.gateways.base import NotificationRejected
 from payments.models import GatewayEvent, Payment
-from payments.selectors import gateways_offered, refunds_for_suborder, refunds_list_for_merchant
+from payments.selectors import refunds_for_suborder, refunds_list_for_merchant
 from payments.services import RefundLineRequest, notification_receive, payment_start, refund_create, refund_retry
 from permissions.decorators import require_capability
 from permissions.selectors import user_can

@@ -2,16 +2,16 @@
 
 The request runs in the merchant's own schema, so these pages can only ever read its suborders.
 """
+import uuid
+
 from django.http import Http404
 from django.shortcuts import render
-
-import uuid
 
 from core.errors import NotFound
 from core.tenancy import current_merchant, in_public_schema
 from payments.selectors import suborder_money_summary
-from permissions.selectors import user_can
 from permissions.decorators import require_capability
+from permissions.selectors import user_can
 from suborders.selectors import suborder_get, suborder_list_for_merchant
 from suborders.states import SubOrderStatus
 

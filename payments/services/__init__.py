@@ -5,8 +5,8 @@ from payments.services.payments import (  # noqa: F401
     notification_receive,
     payment_cancel,
     payment_capture,
-    payment_start,
     payment_settings_update,
+    payment_start,
     payment_void,
     payments_capture_due,
 )

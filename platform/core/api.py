@@ -30,6 +30,8 @@ def _first_error(detail, path=()):
 
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
+        # refusals are logged with the request id and schema (core.logging adds both)
+        log.info("refused %s %s: %s (field=%s)", exc.status, exc.code, exc.message, exc.field)
         return Response(exc.as_dict(), status=exc.status)
     if isinstance(exc, Http404):
         return Response({"code": "not_found", "message": _("Not found.")}, status=404)

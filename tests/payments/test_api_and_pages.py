@@ -156,3 +156,10 @@ def test_authorize_then_capture_policy(mall):
 
     with pytest.raises(Conflict):
         payment_capture(payment_id=payment.pk)
+
+
+def test_openapi_documents_payments_and_refunds(mall, client_at):
+    public = client_at(None).get("/api/v1/schema/").content.decode()
+    assert "/api/v1/orders/{number}/payments/" in public and "Idempotency-Key" in public
+    merchant = client_at(mall.acme, mall.users["acme:finance"]).get("/api/v1/schema/").content.decode()
+    assert "/api/v1/suborders/{suborder_id}/refunds/" in merchant and "damaged in transit" in merchant

@@ -7,7 +7,7 @@ from django.db import connection
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.tenancy import in_merchant_schema
 from orders.models import OrderLine, SubOrderMirror
-from payments.models import LedgerEntry, Payment, Refund
+from payments.models import LedgerEntry, Refund
 from payments.services import RefundLineRequest, ledger_check, refund_create, refund_retry
 from tests.payments.helpers import pay, place_order, run_commit_hooks
 
@@ -71,7 +71,6 @@ def test_whole_suborder_with_shipping_refunds_it_fully(mall):
     assert payment.status == "refunded" and payment.refunded_minor == payment.captured_minor
     assert sum(LedgerEntry.objects.filter(order=order).values_list("amount_minor", flat=True)) == 0
     from catalog.models import StockReservation
-
     from suborders.models import SubOrderLine
 
     with in_merchant_schema(mall.acme):

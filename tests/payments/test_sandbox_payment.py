@@ -6,7 +6,7 @@ from core.tenancy import in_merchant_schema
 from orders.models import Order, SubOrderMirror
 from orders.services.expiry import order_expire_now
 from payments.gateways.base import NotificationRejected
-from payments.models import GatewayEvent, LedgerEntry, Payment, PaymentEvent
+from payments.models import GatewayEvent, LedgerEntry, PaymentEvent
 from payments.services import ledger_check
 from suborders.models import SubOrder
 from tests.payments.helpers import deliver, pay, place_order, post_webhook, sandbox_event, start_sandbox
