@@ -752,7 +752,9 @@ def _reserve(changes, merged, *, expires_at, now, actor) -> list[StockReservatio
     }
     try:
         with connection.cursor() as cur:
-            cur.execute(_RESERVE_SQL, params)
+            # Named after the schema: a server-side prepared statement is re-planned whenever it runs
+            # under another search_path, so each merchant schema gets a statement (and plan) of its own.
+            cur.execute(f"/* {connection.schema_name} */{_RESERVE_SQL}", params)
             rows = cur.fetchall()
     except BaseException:
         transaction.set_rollback(True)  # the statement may have written part of its rows before failing
@@ -926,3 +928,42 @@ def stock_journal_check(*, repair: bool = False, actor=None) -> list[StockDrift]
                 for d in drifts
             ])
     return drifts
+
+
+@merchant_only
+def stock_reservations_keep(*, owners: list[str]) -> int:
+    """The order was paid: its reservations no longer expire (they end by shipping, release or cancel)."""
+    return StockReservation.objects.filter(owner__in=owners, status=StockReservation.Status.ACTIVE).update(expires_at=None)
+
+
+@merchant_only
+def stock_release_quantity(*, owner: str, quantity: int, reason: str, actor=None) -> int:
+    """Give back `quantity` units of an owner's open reservation (some units refused or cancelled);
+    the rest stays reserved. Returns the units released (never more than are open)."""
+    quantity = validate_quantity(quantity, field="quantity")
+    reason = _text(reason, field="reason", max_length=300) or "released"
+    with transaction.atomic():
+        reservations = list(StockReservation.objects.select_for_update()
+                            .filter(owner=owner, status=StockReservation.Status.ACTIVE).order_by("-id"))
+        left, changes, now = quantity, [], timezone.now()
+        for r in reservations:
+            take = min(left, r.open_quantity)
+            if take == 0:
+                continue
+            changes.append(_Change(r.variant_id, r.warehouse_id, 0, -take, StockMovement.Kind.RELEASE, reason, owner))
+            if take == r.open_quantity:  # nothing left open: closed (its shipped part, if any, stays committed)
+                if r.shipped_quantity:
+                    r.quantity, r.status = r.shipped_quantity, StockReservation.Status.COMMITTED
+                else:
+                    r.status = StockReservation.Status.RELEASED  # keeps its size (quantity > 0), like a full release
+                r.closed_at = now
+            else:
+                r.quantity -= take
+            left -= take
+            if left == 0:
+                break
+        if not changes:
+            return 0
+        _apply_changes(changes, actor_id=_actor_id(actor))
+        StockReservation.objects.bulk_update(reservations, ["quantity", "status", "closed_at"])
+        return quantity - left

@@ -25,3 +25,71 @@ class ShippingRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Shipment(models.Model):
+    """One parcel group of a suborder, from one warehouse, with its lines, carrier and tracking."""
+
+    class Status(models.TextChoices):
+        SHIPPED = "shipped", "shipped"
+        IN_TRANSIT = "in_transit", "in transit"
+        OUT_FOR_DELIVERY = "out_for_delivery", "out for delivery"
+        DELIVERED = "delivered", "delivered"
+        EXCEPTION = "exception", "exception"
+        RETURNED = "returned", "returned to sender"
+
+    suborder = models.ForeignKey("suborders.SubOrder", on_delete=models.PROTECT, related_name="shipments")
+    warehouse_id = models.BigIntegerField()
+    carrier = models.CharField(max_length=20)
+    service = models.CharField(max_length=60, blank=True, default="")
+    tracking_number = models.CharField(max_length=40)
+    weight_g = models.PositiveIntegerField(default=0)
+    parcels = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SHIPPED)
+    shipped_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    estimated_delivery_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    created_by_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["carrier", "tracking_number"], name="shipment_tracking_once")]
+        indexes = [models.Index(fields=["tracking_number"], name="shipment_tracking_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.tracking_number}"
+
+
+class ShipmentLine(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    line = models.ForeignKey("suborders.SubOrderLine", on_delete=models.PROTECT, related_name="shipment_lines")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="shipment_line_positive")]
+
+
+class TrackingEvent(models.Model):
+    class Kind(models.TextChoices):
+        ACCEPTED = "accepted", "accepted by the carrier"
+        IN_TRANSIT = "in_transit", "in transit"
+        OUT_FOR_DELIVERY = "out_for_delivery", "out for delivery"
+        DELIVERED = "delivered", "delivered"
+        EXCEPTION = "exception", "exception"
+        RETURNED = "returned", "returned to sender"
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    at = models.DateTimeField()
+    location = models.CharField(max_length=120, blank=True, default="")
+    description = models.CharField(max_length=300, blank=True, default="")
+    source = models.CharField(max_length=20, default="manual")  # manual | webhook | kuaidi100 | csv
+    external_id = models.CharField(max_length=120, blank=True, default="")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [models.UniqueConstraint(fields=["shipment", "external_id"], condition=~models.Q(external_id=""),
+                                               name="tracking_event_once")]

@@ -132,9 +132,23 @@ class SubOrderMirror(models.Model):
     discount_minor = models.BigIntegerField()
     total_minor = models.BigIntegerField()
     updated_at = models.DateTimeField(default=timezone.now)
+    # What sweeps, shopper and operator lists need, kept from the merchant side (orders.services.mirror).
+    accept_by = models.DateTimeField(null=True, blank=True)
+    ship_by = models.DateTimeField(null=True, blank=True)
+    auto_receipt_at = models.DateTimeField(null=True, blank=True)
+    complete_after = models.DateTimeField(null=True, blank=True)
+    shipped_minor = models.BigIntegerField(default=0, db_default=0)  # value of the units shipped
+    is_late = models.BooleanField(default=False, db_default=False)
+    version = models.PositiveIntegerField(default=1, db_default=1)  # an older snapshot never overwrites a newer one
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["merchant", "suborder_id"], name="mirror_once_per_suborder")]
+        indexes = [
+            models.Index(fields=["accept_by"], name="mirror_accept_due_idx", condition=models.Q(status="awaiting_acceptance")),
+            models.Index(fields=["ship_by"], name="mirror_ship_due_idx", condition=models.Q(status="accepted", is_late=False)),
+            models.Index(fields=["auto_receipt_at"], name="mirror_receipt_due_idx", condition=models.Q(status__in=["shipped", "partially_shipped"])),
+            models.Index(fields=["complete_after"], name="mirror_complete_due_idx", condition=models.Q(status="delivered")),
+        ]
         ordering = ["id"]
 
 

@@ -30,6 +30,15 @@ class SubOrder(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     accept_by = models.DateTimeField(null=True, blank=True)
+    ship_by = models.DateTimeField(null=True, blank=True)
+    auto_receipt_at = models.DateTimeField(null=True, blank=True)  # shipped, no delivery event by then: delivered
+    complete_after = models.DateTimeField(null=True, blank=True)  # delivered: the return window closes then
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    is_late = models.BooleanField(default=False, db_default=False)  # missed its shipping deadline
+    version = models.PositiveIntegerField(default=1, db_default=1)  # bumped on every change; guards the mirror
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"])]
@@ -48,6 +57,32 @@ class SubOrderLine(models.Model):
     quantity = models.PositiveIntegerField()
     discount_minor = models.BigIntegerField(default=0)
     line_total_minor = models.BigIntegerField()  # unit × qty − discount
+    # Per-line lifecycle. Units are undecided, accepted, refused or cancelled (accepted units cancelled
+    # before shipping move from accepted to cancelled); shipped ⊆ accepted, delivered ⊆ shipped.
+    accepted_qty = models.PositiveIntegerField(default=0, db_default=0)
+    refused_qty = models.PositiveIntegerField(default=0, db_default=0)
+    cancelled_qty = models.PositiveIntegerField(default=0, db_default=0)
+    shipped_qty = models.PositiveIntegerField(default=0, db_default=0)
+    delivered_qty = models.PositiveIntegerField(default=0, db_default=0)
+    returned_qty = models.PositiveIntegerField(default=0, db_default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(accepted_qty__lte=models.F("quantity") - models.F("refused_qty") - models.F("cancelled_qty")),
+                                   name="line_decided_le_ordered"),
+            models.CheckConstraint(condition=models.Q(shipped_qty__lte=models.F("accepted_qty")), name="line_shipped_le_accepted"),
+            models.CheckConstraint(condition=models.Q(delivered_qty__lte=models.F("shipped_qty")), name="line_delivered_le_shipped"),
+            models.CheckConstraint(condition=models.Q(returned_qty__lte=models.F("delivered_qty")), name="line_returned_le_delivered"),
+        ]
+
+    @property
+    def undecided_qty(self) -> int:
+        return self.quantity - self.accepted_qty - self.refused_qty - self.cancelled_qty
+
+    @property
+    def to_ship_qty(self) -> int:
+        return self.accepted_qty - self.shipped_qty
 
     @property
     def reservation_owner(self) -> str:
@@ -55,12 +90,15 @@ class SubOrderLine(models.Model):
 
 
 class SubOrderEvent(models.Model):
-    """Audit of every status change: who, when, from, to, why."""
+    """Audit of every change: who, when, what (action), from, to, which lines and quantities, why."""
 
     suborder = models.ForeignKey(SubOrder, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=32, blank=True, default="", db_default="")
     from_status = models.CharField(max_length=24, blank=True, default="")
     to_status = models.CharField(max_length=24)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    lines = models.JSONField(default=list, blank=True, db_default=[])  # [{"line": id, "sku": ..., "quantity": n}]
+    reason_code = models.CharField(max_length=32, blank=True, default="", db_default="")
     reason = models.CharField(max_length=300, blank=True, default="")
     at = models.DateTimeField(default=timezone.now)
 

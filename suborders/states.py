@@ -35,3 +35,16 @@ HOLDS_RESERVATION = frozenset({S.PENDING_PAYMENT, S.AWAITING_ACCEPTANCE, S.ACCEP
 
 def can_transition(current: str, target: str) -> bool:
     return target in TRANSITIONS.get(current, frozenset())
+
+
+# Why units are refused or cancelled: a code from this list plus free text ("other" needs the text).
+REASONS = {
+    "out_of_stock": _("Out of stock"),
+    "price_error": _("Price error"),
+    "cannot_ship_to_address": _("Cannot ship to this address"),
+    "suspected_fraud": _("Suspected fraud"),
+    "customer_request": _("The customer asked to cancel"),
+    "damaged": _("Damaged item"),
+    "not_accepted_in_time": _("Not accepted in time"),
+    "other": _("Other"),
+}

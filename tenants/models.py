@@ -18,6 +18,12 @@ class Merchant(TenantMixin):
     commission_bp = models.PositiveIntegerField(default=1000)  # basis points: 1000 = 10%
     created_at = models.DateTimeField(default=timezone.now)
     suspended_reason = models.CharField(max_length=300, blank=True, default="")
+    # Order policies (operator defaults; the merchant may change them): deadlines of the suborder lifecycle.
+    acceptance_hours = models.PositiveIntegerField(default=24)  # accept or refuse a paid suborder within this
+    auto_accept = models.BooleanField(default=False)  # missed acceptance deadline: accept (True) or refuse and refund
+    shipping_hours = models.PositiveIntegerField(default=48)  # ship within this after acceptance
+    auto_receipt_days = models.PositiveIntegerField(default=10)  # shipped, no delivery event: delivered after this
+    return_window_days = models.PositiveIntegerField(default=7)  # delivered: completes when this closes
 
     # Schemas are created by tenants.services (clone of the template), never on save().
     auto_create_schema = False

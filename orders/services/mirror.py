@@ -1,6 +1,24 @@
-"""The public read mirror of suborder status (so shopper and operator lists never fan out)."""
+"""The public read mirror of every suborder (so shopper and operator lists and the sweeps never fan
+out across schemas). One writer, fed by snapshots the merchant side publishes through
+core.readmodels; a snapshot older than the row (by version) changes nothing."""
+from __future__ import annotations
+
+from core.readmodels import read_model_writer
+from core.tenancy import platform_only
 from orders.models import SubOrderMirror
+
+MIRRORED = ("status", "accept_by", "ship_by", "auto_receipt_at", "complete_after", "shipped_minor", "is_late", "updated_at")
+
+
+@read_model_writer("suborder")
+@platform_only
+def mirror_apply_snapshot(snapshot: dict) -> bool:
+    """Write one suborder snapshot; False when the mirror already has this version or a newer one."""
+    fields = {k: snapshot[k] for k in MIRRORED if k in snapshot}
+    return bool(SubOrderMirror.objects.filter(merchant_id=snapshot["merchant_id"], suborder_id=snapshot["suborder_id"],
+                                              version__lt=snapshot["version"]).update(version=snapshot["version"], **fields))
 
 
 def mirror_status_set(*, merchant_id: int, suborder_id: int, status: str, at) -> None:
+    """Kept for callers of the old API; prefer publishing a full snapshot."""
     SubOrderMirror.objects.filter(merchant_id=merchant_id, suborder_id=suborder_id).update(status=status, updated_at=at)

@@ -103,6 +103,10 @@ if not _db_url:
     _db_url = ensure_database_url()
 DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=int(env("DB_CONN_MAX_AGE", "60")))}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+if env("DB_SERVER_SIDE_BINDING", "0") == "1":
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+if env("DB_PREPARE_THRESHOLD", ""):
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = int(env("DB_PREPARE_THRESHOLD"))
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env("MALLARD_TEST_DB", "test_mallard")
 
 AUTH_USER_MODEL = "permissions.User"
@@ -158,6 +162,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-unpaid-orders": {"task": "orders.tasks.expire_unpaid_orders", "schedule": 60.0},
     "expire-stock-reservations": {"task": "catalog.tasks.expire_reservations_all", "schedule": 60.0},
     "payments-sweep": {"task": "payments.tasks.payments_sweep", "schedule": 300.0},
+    "lifecycle-sweep": {"task": "orders.tasks.lifecycle_sweep", "schedule": 60.0},
 }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
@@ -209,7 +214,7 @@ PAYMENT_LAPSE_ACTION = env("PAYMENT_LAPSE_ACTION", "capture")  # capture | void,
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = env("STRIPE_API_BASE", "")  # tests: the local Stripe server; empty = api.stripe.com
-STRIPE_API_VERSION = "2026-10-29.clover"
+STRIPE_API_VERSION = "2026-10-28.endive"  # the version stripe==16.1.0 pins (stripe.api_version); bump both together
 ALIPAY_APP_ID = env("ALIPAY_APP_ID", "")
 ALIPAY_APP_PRIVATE_KEY = env("ALIPAY_APP_PRIVATE_KEY", "")  # PEM
 ALIPAY_PUBLIC_KEY = env("ALIPAY_PUBLIC_KEY", "")  # Alipay's public key, PEM
