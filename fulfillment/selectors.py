@@ -52,3 +52,18 @@ def shipping_rules_many(*, schemas: list[str]) -> dict[str, list[RuleRow]]:
                 regions = json.loads(regions)
             out[schema].append(RuleRow(pk, name, regions or [], flat, per_kg, free_over, currency, active))
     return out
+
+
+def shipments_for_order(*, order_id: int) -> dict[int, list]:
+    """In a merchant schema: this order's shipments by suborder id, with lines, events and carrier names."""
+    from core.tenancy import assert_merchant_schema
+    from fulfillment.carriers import carrier_get
+    from fulfillment.models import Shipment
+
+    assert_merchant_schema()
+    out: dict[int, list] = {}
+    for sh in Shipment.objects.filter(suborder__order_id=order_id).prefetch_related("lines__line", "events").order_by("id"):
+        c = carrier_get(sh.carrier)
+        sh.carrier_name, sh.track_link = (c.name, c.link(sh.tracking_number)) if c else (sh.carrier, "")
+        out.setdefault(sh.suborder_id, []).append(sh)
+    return out

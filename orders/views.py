@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError, NotFound
+from core.tenancy import in_merchant_schema
 from fulfillment.selectors import shipping_rules_many
 from orders.forms import CheckoutForm, shipping_field_name
 from orders.selectors import cart_view, order_get_for_visitor, order_list_for_shopper
@@ -303,14 +304,46 @@ def _order_for(request, number: str):
         raise Http404(_("No such order.")) from None
 
 
+def order_parcels(order) -> dict:
+    """Each store's shipments of this order, read in that store's schema (one query per store)."""
+    from fulfillment.selectors import shipments_for_order
+
+    out = {}
+    merchants = {m.merchant_id: m.merchant for m in order.suborders.all()}
+    for merchant_id in sorted(merchants):
+        with in_merchant_schema(merchants[merchant_id]):
+            for suborder_id, rows in shipments_for_order(order_id=order.pk).items():
+                out[(merchant_id, suborder_id)] = rows
+    return out
+
+
+@require_POST
+def order_confirm_receipt(request, number: str, merchant_id: int, suborder_id: int):
+    from fulfillment.shipments import suborder_confirm_receipt
+
+    order = _order_for(request, number)
+    mirror = next((m for m in order.suborders.all() if m.merchant_id == merchant_id and m.suborder_id == suborder_id), None)
+    if mirror is None:
+        raise Http404(_("No such parcel."))
+    try:
+        with in_merchant_schema(mirror.merchant):
+            suborder_confirm_receipt(suborder_id=suborder_id, shopper_email=order.email, actor=request.user if request.user.is_authenticated else None)
+        messages.success(request, _("Thank you: receipt confirmed."))
+    except DomainError as err:
+        messages.error(request, err.message)
+    return redirect("order-detail", number=number)
+
+
 def order_detail(request, number: str):
     order = _order_for(request, number)
     lines = defaultdict(list)
     for ln in order.lines.all():
         lines[(ln.merchant_id, ln.suborder_id)].append(ln)
+    parcels = order_parcels(order)
     suborders = [{
         "mirror": m, "store": m.merchant.name, "status_label": SUBORDER_LABELS.get(m.status, m.status),
-        "lines": lines[(m.merchant_id, m.suborder_id)],
+        "lines": lines[(m.merchant_id, m.suborder_id)], "parcels": parcels.get((m.merchant_id, m.suborder_id), []),
+        "can_confirm": m.status in ("shipped", "partially_shipped"),
     } for m in order.suborders.all()]
     payment = getattr(order, "payment", None)
     refunds = list(refunds_for_order(order_id=order.pk))

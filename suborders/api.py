@@ -10,6 +10,12 @@ from suborders.states import SubOrderStatus
 
 
 class SubOrderLineOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    accepted_qty = serializers.IntegerField()
+    refused_qty = serializers.IntegerField()
+    cancelled_qty = serializers.IntegerField()
+    shipped_qty = serializers.IntegerField()
+    delivered_qty = serializers.IntegerField()
     variant_id = serializers.IntegerField()
     sku = serializers.CharField()
     name = serializers.CharField()
@@ -20,6 +26,9 @@ class SubOrderLineOutput(serializers.Serializer):
 
 
 class SubOrderEventOutput(serializers.Serializer):
+    action = serializers.CharField()
+    lines = serializers.JSONField()
+    reason_code = serializers.CharField()
     from_status = serializers.CharField()
     to_status = serializers.CharField()
     actor_id = serializers.IntegerField(allow_null=True)

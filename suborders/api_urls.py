@@ -1,8 +1,13 @@
 from django.urls import path
 
-from suborders import api
+from suborders import api, api_actions
 
 urlpatterns = [
     path("suborders/", api.SubOrderListView.as_view(), name="api-suborders"),
     path("suborders/<int:suborder_id>/", api.SubOrderDetailView.as_view(), name="api-suborder"),
+    path("suborders/<int:suborder_id>/accept/", api_actions.SubOrderAcceptView.as_view(), name="api-suborder-accept"),
+    path("suborders/<int:suborder_id>/refuse/", api_actions.SubOrderRefuseView.as_view(), name="api-suborder-refuse"),
+    path("suborders/<int:suborder_id>/cancel/", api_actions.SubOrderCancelView.as_view(), name="api-suborder-cancel"),
+    path("suborders/<int:suborder_id>/shipments/", api_actions.SubOrderShipmentsView.as_view(), name="api-suborder-shipments"),
+    path("shipments/<int:shipment_id>/delivered/", api_actions.ShipmentDeliveredView.as_view(), name="api-shipment-delivered"),
 ]

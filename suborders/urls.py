@@ -1,9 +1,15 @@
 """Merchant dashboard suborder pages, mounted at /suborders/ on merchant hosts (merchants.urls)."""
 from django.urls import path
 
-from suborders import views
+from suborders import actions, views
 
 urlpatterns = [
     path("", views.suborder_list, name="suborders-list"),
+    path("bulk/", actions.suborders_bulk_view, name="suborders-bulk"),
     path("<int:suborder_id>/", views.suborder_detail, name="suborders-detail"),
+    path("<int:suborder_id>/accept/", actions.suborder_accept_view, name="suborders-accept"),
+    path("<int:suborder_id>/refuse/", actions.suborder_refuse_view, name="suborders-refuse"),
+    path("<int:suborder_id>/cancel/", actions.suborder_cancel_view, name="suborders-cancel"),
+    path("<int:suborder_id>/ship/", actions.suborder_ship_view, name="suborders-ship"),
+    path("shipments/<int:shipment_id>/delivered/", actions.shipment_delivered_view, name="shipments-delivered"),
 ]

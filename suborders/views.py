@@ -48,5 +48,16 @@ def suborder_detail(request, suborder_id: int):
         with in_public_schema():
             money = suborder_money_summary(merchant_id=merchant.pk, suborder_id=so.pk)
         money["can_refund"] = money.get("paid") and user_can(user=request.user, merchant=merchant, capability="refunds.create")
-    return render(request, "suborders/suborder_detail.html", {"so": so, "lines": so.lines.all(), "events": events,
-                                                              "money": money, "idempotency_key": uuid.uuid4().hex})
+    lines = list(so.lines.all())
+    from fulfillment.carriers import CARRIERS, carrier_get
+    from suborders.selectors import suborder_actions_for
+    from suborders.states import REASONS
+
+    shipments = list(so.shipments.prefetch_related("lines__line", "events"))
+    for sh in shipments:
+        c = carrier_get(sh.carrier)
+        sh.carrier_name, sh.track_link = (c.name, c.link(sh.tracking_number)) if c else (sh.carrier, "")
+    return render(request, "suborders/suborder_detail.html", {
+        "so": so, "lines": lines, "events": events, "money": money, "idempotency_key": uuid.uuid4().hex,
+        "shipments": shipments, "actions": suborder_actions_for(so=so, lines=lines, user=request.user, merchant=merchant),
+        "reasons": [(k, v) for k, v in REASONS.items() if k != "not_accepted_in_time"], "carriers": CARRIERS.values()})

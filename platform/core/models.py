@@ -50,3 +50,17 @@ class OutboxEffect(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["event", "handler"], name="outbox_effect_once")]
+
+
+class IdempotentRequest(models.Model):
+    """The first answer to a write request with an Idempotency-Key, replayed for its retries."""
+
+    scope = models.CharField(max_length=200)  # "user:<id>@<schema>"
+    key = models.CharField(max_length=200)
+    path = models.CharField(max_length=300)
+    status = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotent_request_once")]
