@@ -20,8 +20,10 @@ def gateway_configured(code: str) -> bool:
     if code == "alipay":
         return bool(settings.ALIPAY_APP_ID and settings.ALIPAY_APP_PRIVATE_KEY and settings.ALIPAY_PUBLIC_KEY)
     if code == "wechatpay":
-        return bool(settings.WECHATPAY_MCHID and settings.WECHATPAY_PRIVATE_KEY and settings.WECHATPAY_APIV3_KEY
-                    and settings.WECHATPAY_PUBLIC_KEY)
+        # All of them: without the platform public key AND its id, wechatpayv3 downloads certificates.
+        return bool(settings.WECHATPAY_MCHID and settings.WECHATPAY_APPID and settings.WECHATPAY_PRIVATE_KEY
+                    and settings.WECHATPAY_CERT_SERIAL and settings.WECHATPAY_APIV3_KEY and settings.WECHATPAY_PUBLIC_KEY
+                    and settings.WECHATPAY_PUBLIC_KEY_ID)
     return False
 
 
