@@ -64,8 +64,13 @@ def payment_start(*, order: Order, gateway_code: str, return_url: str, notify_ur
     with transaction.atomic():
         payment = payment_lock(payment_id=Payment.objects.only("pk").get(order_id=order.pk).pk)
         _check_payable(payment)
-        if payment.gateway == gateway_code and payment.gateway_reference:
+        # after a decline, a new attempt gets a new intent (its key carries the attempt number)
+        attempt = PaymentEvent.objects.filter(payment=payment, to_status=P.FAILED).count()
+        if payment.gateway == gateway_code and payment.gateway_reference and payment.status != P.FAILED:
             return payment
+        if payment.status == P.FAILED and payment.gateway_reference:
+            Payment.objects.filter(pk=payment.pk).update(gateway_reference="", intent_claimed_at=None)
+            payment.gateway_reference, payment.intent_claimed_at = "", None
         claimed = (payment.gateway == gateway_code and payment.intent_claimed_at is not None
                    and payment.intent_claimed_at > now - timedelta(seconds=CLAIM_SECONDS))
         if not claimed:
@@ -79,7 +84,8 @@ def payment_start(*, order: Order, gateway_code: str, return_url: str, notify_ur
     if previous is not None:  # the shopper switched method: cancel the old intent (best effort)
         _void_quietly(previous[0], payment, previous[1])
     try:
-        result = gateway.create_intent(payment=payment, order=order, idempotency_key=f"{payment.idempotency_base}-{gateway_code}",
+        key = f"{payment.idempotency_base}-{gateway_code}" + (f"-retry{attempt}" if attempt else "")
+        result = gateway.create_intent(payment=payment, order=order, idempotency_key=key,
                                        return_url=return_url, notify_url=notify_url)
     except GatewayError:
         Payment.objects.filter(pk=payment.pk, intent_claimed_at=now).update(intent_claimed_at=None)
@@ -183,7 +189,16 @@ def gateway_event_process(*, event_id: int, actor=None) -> GatewayEvent:
                                                         attempts=event.attempts + 1, processed_at=timezone.now())
         event.result, event.error, event.payment_id, event.attempts = result, error, payment_id, event.attempts + 1
     for action in after:  # gateway calls, after commit and outside every lock
-        action()
+        try:
+            outcome = action()
+            failure = getattr(outcome, "failure", "") if getattr(outcome, "status", "succeeded") == "failed" else ""
+        except Exception as exc:  # noqa: BLE001 - kept on the event; re-processing retries with the same key
+            log.warning("gateway event %s: follow-up call failed", event.pk, exc_info=True)
+            failure = f"{type(exc).__name__}: {exc}"
+        if failure:
+            error = f"returning the money failed: {failure}"[:2000]
+            GatewayEvent.objects.filter(pk=event.pk).update(result=GatewayEvent.Result.FAILED, error=error)
+            event.result, event.error = GatewayEvent.Result.FAILED, error
     return event
 
 

@@ -43,7 +43,8 @@ def browser():
     deadline = time.monotonic() + 300
     while not Path(CHROMIUM).exists():  # Chromium may still be installing on a fresh machine
         if time.monotonic() > deadline:
-            pytest.skip(f"{CHROMIUM} is not installed")
+            # a missing browser fails the suite; it never turns into a skip
+            pytest.fail(f"{CHROMIUM} is not installed (./mallard test installs it with apt when run as root)")
         time.sleep(2)
     from playwright.sync_api import sync_playwright
 

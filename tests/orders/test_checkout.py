@@ -51,17 +51,33 @@ def test_three_merchant_checkout_creates_everything_once(mall):
     assert OutboxEvent.objects.filter(topic="order.placed", aggregate_id=str(order.pk)).count() == 1
 
 
-def test_failure_at_third_merchant_leaves_no_rows_anywhere(mall):
+def test_failure_at_third_merchant_leaves_no_rows_anywhere(mall, monkeypatch):
+    """The plan sees initech's unit; inside the transaction, after acme's and globex's suborders are
+    written, that unit is gone (taken just before initech's reservation): everything rolls back."""
+    import suborders.services as so_services
+    from catalog.services import stock_adjust
+
     a = stock_item(mall.acme, stock=(5,))
     g = stock_item(mall.globex, stock=(5,))
     i = stock_item(mall.initech, stock=(1,))
     before = [_suborder_count(m) for m in (mall.acme, mall.globex, mall.initech)]
     orders_before, events_before = Order.objects.count(), OutboxEvent.objects.count()
-    # Plan sees 1 unit at initech; take it away between planning and reserving by asking for 2.
+    real = so_services.suborders_create_for_checkout
+    written = []
+
+    def take_initech_unit_first(**kw):
+        from core.tenancy import current_merchant
+
+        if current_merchant().pk == mall.initech.pk:
+            written.append(_suborder_count(mall.acme)[0] - before[0] + _suborder_count(mall.globex)[0] - before[1])
+            stock_adjust(variant_id=i["variant_id"], warehouse_id=i["warehouse_ids"][0], delta=-1, reason="taken meanwhile")
+        return real(**kw)
+
+    monkeypatch.setattr("orders.services.checkout.suborders_create_for_checkout", take_initech_unit_first)
     with pytest.raises(OutOfStock) as err:
-        _checkout(mall.users["shopper"], [_line(a, 1), _line(g, 1), _line(i, 2)])
-    assert err.value.field == "lines[2].quantity"
-    assert "2 requested, 1 available" in err.value.message
+        _checkout(mall.users["shopper"], [_line(a, 1), _line(g, 1), _line(i, 1)])
+    assert written == [2]  # the failure came inside the transaction, after two merchants were written
+    assert "1 requested, 0 available" in err.value.message
     assert [_suborder_count(m) for m in (mall.acme, mall.globex, mall.initech)] == before
     assert (Order.objects.count(), OutboxEvent.objects.count()) == (orders_before, events_before)
     assert levels(a) == [(5, 0)] and levels(g) == [(5, 0)] and levels(i) == [(1, 0)]

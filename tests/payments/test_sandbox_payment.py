@@ -141,3 +141,39 @@ def test_parse_rejects_missing_header(mall):
 
     with pytest.raises(NotificationRejected):
         SandboxGateway().parse_notification(body=b"{}", headers={})
+
+
+def test_a_failed_late_refund_is_kept_as_failed_and_reprocessing_retries_it(mall, monkeypatch):
+    from payments.gateways.base import GatewayError
+    from payments.gateways.sandbox import SandboxGateway
+    from payments.services import gateway_event_process
+
+    order, _ = place_order(mall)
+    payment = start_sandbox(order)
+    assert order_expire_now(number=order.number)
+    calls = []
+
+    def flaky_refund(self, **kw):
+        calls.append(kw["idempotency_key"])
+        if len(calls) == 1:
+            raise GatewayError("gateway unreachable")
+        return original(self, **kw)
+
+    original = SandboxGateway.refund
+    monkeypatch.setattr(SandboxGateway, "refund", flaky_refund)
+    event = deliver(payment, "payment.succeeded")
+    assert event.result == "failed" and "returning the money failed" in event.error
+    again = gateway_event_process(event_id=event.pk)
+    assert again.result == "late_refunded"
+    assert len(calls) == 2 and calls[0] == calls[1]  # the same idempotency key: never two refunds
+
+
+def test_after_a_decline_paying_again_creates_a_new_intent(mall):
+    order, _ = place_order(mall)
+    first = start_sandbox(order)
+    deliver(first, "payment.failed")
+    second = start_sandbox(order)
+    assert second.gateway_reference and second.gateway_reference != first.gateway_reference
+    deliver(second, "payment.succeeded")
+    second.refresh_from_db()
+    assert second.status == "captured"
