@@ -83,8 +83,9 @@ class StripeGateway:
     # --- outgoing calls ---------------------------------------------------------------------------
 
     def create_intent(self, *, payment, order, idempotency_key: str, return_url: str, notify_url: str) -> IntentResult:
-        # Every parameter derives from stored rows only, never from the clock: Stripe refuses a reused
-        # idempotency key whose parameters differ, and a retried claim must get the first session back.
+        # Every parameter derives from stored rows only, never from the clock or the request's language:
+        # Stripe refuses a reused idempotency key whose parameters differ, and a retried claim must get
+        # the first session back.
         # No expires_at (Checkout needs at least 30 minutes): our order expiry expires the session (void).
         # notify_url is unused: Stripe sends events to the endpoint set in its dashboard.
         meta = {"order_number": order.number, "payment_id": str(payment.pk)}
@@ -94,7 +95,7 @@ class StripeGateway:
         params: dict = {
             "mode": "payment", "client_reference_id": order.number, "metadata": meta, "payment_intent_data": intent_data,
             "line_items": [{"quantity": 1, "price_data": {"currency": payment.currency.lower(), "unit_amount": payment.amount_minor,
-                                                          "product_data": {"name": _("Order %(number)s") % {"number": order.number}}}}],
+                                                          "product_data": {"name": f"Order {order.number}"}}}],
             "success_url": return_url, "cancel_url": return_url,
         }
         if order.email:
