@@ -111,6 +111,9 @@ class StockLevel(models.Model):
     on_hand = models.BigIntegerField(default=0)
     reserved = models.BigIntegerField(default=0)
     low_alerted = models.BooleanField(default=False)  # a low-stock alert went out for the current dip
+    # Where the variant sits in this warehouse ("A-03-2"): per (variant, warehouse), since one SKU
+    # has a different bin in each warehouse. Pick lists are sorted by it; blank = not yet assigned.
+    bin_location = models.CharField(max_length=32, blank=True, default="", db_default="")
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

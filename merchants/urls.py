@@ -8,5 +8,6 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("suborders/", include("suborders.urls")),
     path("shipping/", include("fulfillment.urls")),
+    path("documents/", include("fulfillment.document_urls")),
     path("payments/", include("payments.merchant_urls")),
 ]
