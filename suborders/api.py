@@ -60,13 +60,49 @@ class SubOrderDetailOutput(SubOrderOutput):
 
 
 class SubOrderListView(APIView):
+    """This store's suborders, filtered, searched and sorted by the database, a page at a time.
+
+    A refused value answers 400 with the field named (`{"code": "invalid", "field": "from", ...}`).
+    """
+
     permission_classes = [capability("suborders.view")]
 
-    @extend_schema(summary="This store's suborders, newest first", responses=SubOrderOutput(many=True),
-                   parameters=[OpenApiParameter("status", str, enum=SubOrderStatus.values)])
+    class Output(SubOrderOutput):
+        shopper_email = serializers.EmailField()
+        is_late = serializers.BooleanField()
+        accept_by = serializers.DateTimeField(allow_null=True)
+        ship_by = serializers.DateTimeField(allow_null=True)
+
+    Page = type("SubOrderListPage", (serializers.Serializer,), {
+        "results": Output(many=True),
+        "next": serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page; null on the last page."),
+    })
+
+    @extend_schema(summary="This store's suborders: filters, search and sort, with a cursor for the next page", responses=Page,
+                   parameters=[
+                       OpenApiParameter("status", str, enum=SubOrderStatus.values),
+                       OpenApiParameter("from", str, description="Created on or after: a date (2026-12-01, the whole day in "
+                                        "the viewer's zone) or an ISO 8601 date and time."),
+                       OpenApiParameter("to", str, description="Created on or before: a date (the whole day) or a date and time."),
+                       OpenApiParameter("warehouse", int, description="Warehouse id."),
+                       OpenApiParameter("carrier", str, description="Has a shipment with this carrier (sf, zto, yto, jd, ems, dhl, ups, fedex)."),
+                       OpenApiParameter("late", bool, description="Missed its shipping deadline (true) or not (false)."),
+                       OpenApiParameter("flagged", bool, description="Flagged for attention (for now: late)."),
+                       OpenApiParameter("q", str, description="Order or suborder number (prefix), shopper name fragment, phone "
+                                        "(digits, whole or the last 4 or more), tracking number, or SKU."),
+                       OpenApiParameter("ordering", str, enum=["-created", "created", "-total", "total", "-status", "status"],
+                                        description="Default -created (newest first)."),
+                       OpenApiParameter("cursor", str, description="`next` of the previous page."),
+                       OpenApiParameter("limit", int, description="Page size, 1–100 (default 50)."),
+                   ])
     def get(self, request):
-        status = request.query_params.get("status") or None
-        return Response(SubOrderOutput(suborder_list_for_merchant(status=status), many=True).data)
+        from suborders.selectors import suborder_list_filters_parse
+
+        filters, errors = suborder_list_filters_parse(request.query_params)
+        if errors:
+            raise errors[0]
+        page = suborder_list_for_merchant(filters=filters)
+        return Response({"results": self.Output(page.rows, many=True).data, "next": page.next_cursor})
 
 
 class SubOrderDetailView(APIView):

@@ -1,17 +1,344 @@
-"""Reads of suborders for the merchant's dashboard and API (current merchant schema only)."""
+"""Reads of suborders for the merchant's dashboard and API (current merchant schema only).
+
+The list (`suborder_list_for_merchant`) is filtered, searched, sorted and paginated in the database:
+one query per page, keyset on (sort key, id) behind an opaque cursor, each predicate backed by an
+index of migration 0003. The page and the API parse their query string with the same
+`suborder_list_filters_parse`.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.core import signing
+from django.db.models import BooleanField, Exists, Expression, F, Func, OuterRef, Q, TextField, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Reverse, Upper
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
-from core.errors import NotFound
+from core.errors import NotFound, ValidationFailed
 from core.tenancy import merchant_only
-from suborders.models import SubOrder
+from fulfillment.carriers import CARRIERS, carrier_get
+from fulfillment.models import Shipment
+from suborders.models import SubOrder, SubOrderLine
+from suborders.states import SubOrderStatus
+
+# ordering -> (sort key before the id tie-break, descending). Each has an index that returns rows in
+# this order: (created_at, id), (total_minor, id), (status, created_at).
+LIST_ORDERINGS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "-created": (("created_at",), True),
+    "created": (("created_at",), False),
+    "-total": (("total_minor",), True),
+    "total": (("total_minor",), False),
+    "-status": (("status", "created_at"), True),
+    "status": (("status", "created_at"), False),
+}
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+_CURSOR_SALT = "suborders.list.cursor"
+_TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NUMBER_RE = re.compile(r"[0-9A-Z][0-9A-Z-]*")
+_PHONE_RE = re.compile(r"\+?[0-9][0-9 ()-]*")
+_SKU_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
+
+
+@dataclass(frozen=True)
+class SubOrderListFilters:
+    status: str | None = None
+    created_from: datetime | None = None  # inclusive
+    created_before: datetime | None = None  # exclusive
+    warehouse_id: int | None = None
+    carrier: str | None = None
+    late: bool | None = None
+    flagged: bool | None = None  # for now: the suborder is late
+    q: str = ""
+    ordering: str = "-created"
+    after: tuple | None = None  # from the cursor: the sort key values and id of the last row shown
+    limit: int = PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class SubOrderPage:
+    rows: list[SubOrder]
+    next_cursor: str | None  # None on the last page
+    searched: tuple[str, ...] = ()  # what `q` was matched against: number, phone, tracking, sku, name
+
+
+# --- parsing the query string (page and API) ------------------------------------------------------
+
+def _text(raw, field: str, max_length: int) -> str:
+    text = raw.strip() if isinstance(raw, str) else ""
+    if len(text) > max_length or _CONTROL.search(text):
+        raise ValidationFailed(_("%(field)s is too long or contains control characters.") % {"field": field}, field=field)
+    return text
+
+
+def _ascii_digits(text: str, field: str) -> int:
+    if not text or len(text) > 18 or not text.isascii() or not text.isdigit():
+        raise ValidationFailed(_("%(field)s must be a whole number.") % {"field": field}, field=field)
+    return int(text)
+
+
+def _moment(text: str, field: str, *, end: bool) -> datetime:
+    """A date (the whole day, in the viewer's zone) or a date and time; `end` gives the exclusive bound."""
+    bad = ValidationFailed(_("%(field)s must be a date like 2026-12-01 or a date and time like 2026-12-01T08:30+08:00.")
+                           % {"field": field}, field=field)
+    if not text.isascii() or len(text) > 40:
+        raise bad
+    try:
+        day = parse_date(text)
+        if day is not None:
+            moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
+        else:
+            moment = parse_datetime(text)
+            if moment is None:
+                raise bad
+            if end:
+                moment += timedelta(microseconds=1)  # "to" a moment includes that moment
+    except (ValueError, OverflowError):
+        raise bad from None
+    if not 2000 <= moment.year <= 2100:
+        raise bad
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
+def _flag(text: str, field: str) -> bool:
+    if text.lower() in _TRUE:
+        return True
+    if text.lower() in _FALSE:
+        return False
+    raise ValidationFailed(_("%(field)s must be true or false.") % {"field": field}, field=field)
+
+
+def _search(text: str) -> str:
+    text = " ".join(text.split())
+    if any(ch.isdigit() and not ch.isascii() for ch in text):
+        raise ValidationFailed(_("Type digits as 0–9."), field="q")
+    if len(text) < 2:
+        raise ValidationFailed(_("Type at least 2 characters to search."), field="q")
+    if not _search_branches(text):
+        raise ValidationFailed(_("Search by order or suborder number, shopper name, phone, tracking number or SKU."), field="q")
+    return text
+
+
+def _status(text: str) -> str:
+    if text not in SubOrderStatus.values:
+        raise ValidationFailed(_("Unknown status %(status)s; use one of %(statuses)s.")
+                               % {"status": text[:30], "statuses": ", ".join(SubOrderStatus.values)}, field="status")
+    return text
+
+
+def _carrier(text: str) -> str:
+    carrier = carrier_get(text)
+    if carrier is None:
+        raise ValidationFailed(_("Unknown carrier %(code)s; use one of %(codes)s.")
+                               % {"code": text[:20], "codes": ", ".join(CARRIERS)}, field="carrier")
+    return carrier.code
+
+
+def _ordering(text: str) -> str:
+    if text not in LIST_ORDERINGS:
+        raise ValidationFailed(_("ordering must be one of %(orderings)s.") % {"orderings": ", ".join(LIST_ORDERINGS)},
+                               field="ordering")
+    return text
+
+
+def _limit(text: str) -> int:
+    n = _ascii_digits(text, "limit")
+    if not 1 <= n <= MAX_PAGE_SIZE:
+        raise ValidationFailed(_("limit must be between 1 and %(max)s.") % {"max": MAX_PAGE_SIZE}, field="limit")
+    return n
+
+
+# query parameter -> (max length, parser returning the SubOrderListFilters fields it sets)
+_PARAMS = {
+    "status": (30, lambda t: {"status": _status(t)}),
+    "from": (40, lambda t: {"created_from": _moment(t, "from", end=False)}),
+    "to": (40, lambda t: {"created_before": _moment(t, "to", end=True)}),
+    "warehouse": (18, lambda t: {"warehouse_id": _ascii_digits(t, "warehouse")}),
+    "carrier": (20, lambda t: {"carrier": _carrier(t)}),
+    "late": (5, lambda t: {"late": _flag(t, "late")}),
+    "flagged": (5, lambda t: {"flagged": _flag(t, "flagged")}),
+    "q": (100, lambda t: {"q": _search(t)}),
+    "ordering": (10, lambda t: {"ordering": _ordering(t)}),
+    "limit": (3, lambda t: {"limit": _limit(t)}),
+}
+
+
+def suborder_list_filters_parse(params: Mapping[str, str]) -> tuple[SubOrderListFilters, list[ValidationFailed]]:
+    """Query-string values -> filters, and one error (naming its field) per value that was refused.
+
+    The API refuses the request on the first error; the page shows every error and lists without
+    the refused values. Unknown parameters are ignored.
+    """
+    values: dict = {}
+    errors: list[ValidationFailed] = []
+    for name, (max_length, parse) in _PARAMS.items():
+        try:
+            text = _text(params.get(name), name, max_length)
+            if text:
+                values.update(parse(text))
+        except ValidationFailed as err:
+            errors.append(err)
+    if values.get("created_from") and values.get("created_before") and values["created_from"] >= values["created_before"]:
+        errors.append(ValidationFailed(_("to must be after from."), field="to"))
+        values.pop("created_before")
+    try:
+        text = _text(params.get("cursor"), "cursor", 300)
+        if text:
+            values["after"] = _cursor_decode(text, values.get("ordering", "-created"))
+    except ValidationFailed as err:
+        errors.append(err)
+    return SubOrderListFilters(**values), errors
+
+
+# --- the cursor: the sort key of the last row shown, signed so that it stays opaque ---------------
+
+def _cursor_encode(row: SubOrder, ordering: str) -> str:
+    keys, _desc = LIST_ORDERINGS[ordering]
+    values = [getattr(row, k) for k in keys]
+    return signing.dumps({"o": ordering, "k": [v.isoformat() if isinstance(v, datetime) else v for v in values], "i": row.pk},
+                         salt=_CURSOR_SALT, compress=False)
+
+
+def _cursor_decode(text: str, ordering: str) -> tuple:
+    bad = ValidationFailed(_("This cursor does not belong to this list (or is damaged); start from the first page."),
+                           field="cursor")
+    try:
+        data = signing.loads(text, salt=_CURSOR_SALT)
+        keys, _desc = LIST_ORDERINGS[ordering]
+        if data["o"] != ordering or len(data["k"]) != len(keys):
+            raise bad
+        out = []
+        for key, value in zip(keys, data["k"], strict=True):
+            if key == "created_at":
+                out.append(datetime.fromisoformat(value))
+            elif key == "total_minor":
+                out.append(int(value))
+            else:
+                out.append(_status(value))
+        return (*out, int(data["i"]))
+    except (signing.BadSignature, KeyError, TypeError, ValueError, ValidationFailed):
+        raise bad from None
+
+
+# --- the query ------------------------------------------------------------------------------------
+
+class _RowCompare(Expression):
+    """`(a, b, id) < (x, y, z)`: a row comparison, which PostgreSQL uses as a range on an index of
+    (a, b[, id]); the OR-of-ANDs Django would write instead is only a filter."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, fields, values, op: str):
+        super().__init__(output_field=BooleanField())
+        self.cols, self.values, self.op = [F(f) for f in fields], list(values), op
+
+    def get_source_expressions(self):
+        return self.cols
+
+    def set_source_expressions(self, exprs):
+        self.cols = list(exprs)
+
+    def as_sql(self, compiler, connection):
+        sqls, params = [], []
+        for col in self.cols:
+            sql, p = compiler.compile(col)
+            sqls.append(sql)
+            params.extend(p)
+        return f"({', '.join(sqls)}) {self.op} ({', '.join(['%s'] * len(self.values))})", (*params, *self.values)
+
+
+def _regexp_replace(expr, pattern: str, replacement: str):
+    return Func(expr, Value(pattern), Value(replacement), Value("g"), function="REGEXP_REPLACE", output_field=TextField())
+
+
+# The same expressions as the indexes of migration 0003 (so PostgreSQL matches them to the index).
+def _phone_digits_reversed():
+    return Reverse(_regexp_replace(KeyTextTransform("phone", "shipping_address"), "[^0-9]", ""))
+
+
+def _name_doubled():
+    return _regexp_replace(Upper(KeyTextTransform("name", "shipping_address")), "(.)", "\\1\\1")
+
+
+def _doubled(text: str) -> str:
+    """Upper-case (one character for one, like PostgreSQL's upper) and double every character: the
+    fragment "芳" of "王芳" cannot be looked up by trigrams, but "芳芳" in "王王芳芳" can; a fragment of
+    2 characters becomes 4, with 2 whole trigrams. The plain ILIKE beside it keeps the result exact."""
+    return "".join((u if len(u := ch.upper()) == 1 else ch) * 2 for ch in text)
+
+
+def _search_branches(q: str) -> list[tuple[str, Q]]:
+    """What `q` can be, each with its predicate: one text box for numbers, phones, tracking numbers,
+    SKUs and names. Each is a separate branch of a UNION so that every one can use its own index."""
+    if not q:
+        return []
+    compact = q.upper().replace(" ", "")
+    digits = re.sub(r"[^0-9]", "", q)
+    out: list[tuple[str, Q]] = []
+    if " " not in q and _NUMBER_RE.fullmatch(compact):
+        out.append(("number", Q(number__startswith=compact) | Q(order_number__startswith=compact)))
+    if _PHONE_RE.fullmatch(q) and len(digits) >= 4:
+        out.append(("phone", Q(phone_digits_reversed__startswith=digits[::-1])))
+    if any(c.valid(compact) for c in CARRIERS.values()):
+        out.append(("tracking", Q(pk__in=Shipment.objects.filter(tracking_number=compact).values("suborder_id"))))
+    if _SKU_RE.fullmatch(q):
+        out.append(("sku", Q(pk__in=SubOrderLine.objects.filter(sku__in=sorted({q, q.upper()})).values("suborder_id"))))
+    if any(ch.isalpha() for ch in q) and not any(ch.isdigit() for ch in q):
+        out.append(("name", Q(name_doubled__contains=_doubled(q)) & Q(shipping_address__name__icontains=q)))
+    return out
+
+
+def _filtered(f: SubOrderListFilters):
+    qs = SubOrder.objects.all()
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.created_from:
+        qs = qs.filter(created_at__gte=f.created_from)
+    if f.created_before:
+        qs = qs.filter(created_at__lt=f.created_before)
+    if f.warehouse_id is not None:
+        qs = qs.filter(warehouse_id=f.warehouse_id)
+    if f.carrier:
+        qs = qs.filter(Exists(Shipment.objects.filter(suborder_id=OuterRef("pk"), carrier=f.carrier)))
+    if f.late is not None:
+        qs = qs.filter(is_late=f.late)
+    if f.flagged is not None:
+        qs = qs.filter(is_late=f.flagged)
+    return qs
 
 
 @merchant_only
-def suborder_list_for_merchant(*, status: str | None = None, limit: int = 100):
-    qs = SubOrder.objects.all().order_by("-id")
-    if status:
-        qs = qs.filter(status=status)
-    return qs[:limit]
+def suborder_list_for_merchant(*, filters: SubOrderListFilters | None = None) -> SubOrderPage:
+    """One page of this store's suborders: filters, search and sort applied by PostgreSQL."""
+    f = filters or SubOrderListFilters()
+    keys, desc = LIST_ORDERINGS[f.ordering]
+    fields = (*keys, "id")
+    order = [f"-{k}" if desc else k for k in fields]
+    base = _filtered(f)
+    if f.after is not None:
+        base = base.filter(_RowCompare(fields, f.after, "<" if desc else ">"))
+    n = f.limit + 1  # one more than shown: is there a next page?
+    branches = _search_branches(f.q)
+    if not branches:
+        qs = base.order_by(*order)[:n]
+    else:
+        # each branch takes its own first n rows in the page's order; the union's first n are the page
+        parts = [base.alias(phone_digits_reversed=_phone_digits_reversed()) if kind == "phone" else
+                 base.alias(name_doubled=_name_doubled()) if kind == "name" else base
+                 for kind, _pred in branches]
+        parts = [part.filter(pred).order_by(*order)[:n] for part, (_kind, pred) in zip(parts, branches, strict=True)]
+        qs = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:]).order_by(*order)[:n]
+    rows = list(qs)
+    next_cursor = _cursor_encode(rows[f.limit - 1], f.ordering) if len(rows) > f.limit else None
+    return SubOrderPage(rows=rows[:f.limit], next_cursor=next_cursor, searched=tuple(kind for kind, _ in branches))
 
 
 @merchant_only

@@ -20,14 +20,31 @@ STATUS_LABELS = dict(SubOrderStatus.choices)
 
 @require_capability("suborders.view")
 def suborder_list(request):
-    status = request.GET.get("status", "")
-    if status not in STATUS_LABELS:
-        status = ""
-    rows = list(suborder_list_for_merchant(status=status or None, limit=200))
-    for so in rows:
+    """Filters, search box, sort, a page at a time (next-page link), bulk-select for suborders-bulk.
+
+    A refused filter value is named in a message and left out; the list is shown without it.
+    """
+    from catalog.selectors import warehouse_list
+    from fulfillment.carriers import CARRIERS
+    from suborders.selectors import LIST_ORDERINGS, suborder_list_filters_parse
+
+    filters, errors = suborder_list_filters_parse(request.GET)
+    page = suborder_list_for_merchant(filters=filters)
+    for so in page.rows:
         so.status_label = STATUS_LABELS.get(so.status, so.status)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    first_url = "?" + query.urlencode() if filters.after else ""
+    next_url = ""
+    if page.next_cursor:
+        query["cursor"] = page.next_cursor
+        next_url = "?" + query.urlencode()
     return render(request, "suborders/suborder_list.html", {
-        "suborders": rows, "status": status, "statuses": SubOrderStatus.choices,
+        "suborders": page.rows, "errors": errors, "searched": page.searched, "next_url": next_url,
+        "params": request.GET, "status": filters.status or "", "ordering": filters.ordering,
+        "statuses": SubOrderStatus.choices, "orderings": list(LIST_ORDERINGS), "carriers": CARRIERS.values(),
+        "warehouses": warehouse_list(), "first_url": first_url,
+        "can_bulk": user_can(user=request.user, merchant=current_merchant(), capability="suborders.accept"),
     })
 
 
