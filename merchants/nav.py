@@ -10,6 +10,8 @@ DASHBOARD_NAV: list[tuple] = [
     (_("Stock"), "catalog-stock", "stock.view"),
     (_("Import"), "catalog-import", "catalog.edit"),
     (_("Suborders"), "suborders-list", "suborders.view"),
+    (_("Pick & pack"), "suborders-warehouse", "suborders.ship"),
+    (_("New order"), "drafts-list", "orders.create"),
     (_("Payments"), "payments-merchant", "payments.view"),
     (_("Shipping"), "shipping-rules", "shipping.edit"),
     (_("API tokens"), "account-tokens", "tokens.manage"),

@@ -129,3 +129,31 @@ def suborders_bulk_view(request):
     for message in failed[:10]:
         messages.error(request, message)
     return redirect(reverse("suborders-list"))
+
+
+@require_capability("suborders.ship")
+def warehouse_queue(request):
+    """The warehouse screen: accepted suborders to pick, pack and ship, oldest deadline first."""
+    from django.shortcuts import render
+
+    from suborders.models import SubOrder
+
+    rows = list(SubOrder.objects.filter(status__in=["accepted", "partially_shipped"]).order_by("ship_by", "id")
+                .prefetch_related("lines")[:100])
+    return render(request, "suborders/warehouse_queue.html", {"suborders": rows})
+
+
+@require_capability("suborders.ship")
+def warehouse_pack(request, suborder_id: int):
+    """Pack one suborder: scan (or type) each unit's SKU, then ship what was packed."""
+    from django.http import Http404
+    from django.shortcuts import render
+
+    from fulfillment.carriers import CARRIERS
+    from suborders.models import SubOrder
+
+    so = SubOrder.objects.filter(pk=suborder_id).prefetch_related("lines").first()
+    if so is None:
+        raise Http404(_("No such suborder in this store."))
+    lines = [ln for ln in so.lines.all() if ln.to_ship_qty]
+    return render(request, "suborders/warehouse_pack.html", {"so": so, "lines": lines, "carriers": CARRIERS.values()})

@@ -6,6 +6,8 @@ from suborders import actions, views
 urlpatterns = [
     path("", views.suborder_list, name="suborders-list"),
     path("bulk/", actions.suborders_bulk_view, name="suborders-bulk"),
+    path("warehouse/", actions.warehouse_queue, name="suborders-warehouse"),
+    path("<int:suborder_id>/pack/", actions.warehouse_pack, name="suborders-pack"),
     path("<int:suborder_id>/", views.suborder_detail, name="suborders-detail"),
     path("<int:suborder_id>/accept/", actions.suborder_accept_view, name="suborders-accept"),
     path("<int:suborder_id>/refuse/", actions.suborder_refuse_view, name="suborders-refuse"),

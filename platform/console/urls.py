@@ -1,14 +1,16 @@
 """Operator console URLs (mall host only)."""
 from django.urls import path
 
-from console import views
+from console import parcels, views
 
 urlpatterns = [
     path("", views.console_home, name="console-home"),
+    path("suborders/late/", views.console_late_suborders, name="console-late-suborders"),
     path("payments/", views.console_payments, name="console-payments"),
     path("payments/settings/", views.console_payment_settings, name="console-payment-settings"),
     path("payments/events/", views.console_gateway_events, name="console-gateway-events"),
     path("payments/events/<int:event_id>/reprocess/", views.console_gateway_event_reprocess, name="console-gateway-event-reprocess"),
     path("payments/<int:payment_id>/", views.console_payment_detail, name="console-payment"),
     path("payments/<int:payment_id>/refund/", views.console_payment_refund, name="console-payment-refund"),
+    path("parcels/", parcels.console_parcels, name="console-parcels"),
 ]

@@ -130,3 +130,19 @@ def console_payment_settings(request):
             messages.error(request, err.message)
     return render(request, "console/payment_settings.html", {"settings": current, "choices": gateway_choices(),
                                                              "policies": current.CAPTURE_CHOICES})
+
+
+@staff_member_required
+def console_late_suborders(request):
+    """Late suborders across every merchant, from the public mirror (no loop over schemas)."""
+    from django.utils import timezone
+
+    from orders.models import SubOrderMirror
+
+    assert_public_schema()
+    now = timezone.now()
+    late = (SubOrderMirror.objects.select_related("merchant", "order")
+            .filter(status__in=["accepted", "partially_shipped"], is_late=True).order_by("ship_by")[:300])
+    overdue = (SubOrderMirror.objects.select_related("merchant", "order")
+               .filter(status="awaiting_acceptance", accept_by__lt=now).order_by("accept_by")[:300])
+    return render(request, "console/late_suborders.html", {"late": late, "overdue": overdue})

@@ -89,3 +89,29 @@ def test_dashboard_page_shows_only_allowed_actions_and_runs_them(mall, client_at
         assert SubOrder.objects.get(pk=so.pk).status == "delivered"
     other = client_at(None, mall.users["nobody"]).post(f"/orders/{order.number}/parcels/{mall.acme.pk}/{so.pk}/receipt/")
     assert other.status_code == 404
+
+
+def test_warehouse_screen_and_operator_late_list(mall, client_at):
+    from datetime import timedelta
+
+    from orders.services.sweeps import suborders_sweep
+
+    order, so, line = _paid(mall)
+    owner = client_at(mall.acme, mall.users["acme:owner"])
+    owner.post(f"/suborders/{so.pk}/accept/")
+    wh = client_at(mall.acme, mall.users["acme:warehouse"])
+    queue = wh.get("/suborders/warehouse/").content.decode()
+    assert f'data-number="{so.number}"' in queue
+    pack = wh.get(f"/suborders/{so.pk}/pack/").content.decode()
+    assert f'data-sku="{line.sku}"' in pack and 'data-testid="ship-packed"' in pack
+    assert client_at(mall.acme, mall.users["acme:finance"]).get("/suborders/warehouse/").status_code == 403
+    assert client_at(mall.acme, mall.users["globex:warehouse"]).get(f"/suborders/{so.pk}/pack/").status_code == 403
+    with in_merchant_schema(mall.acme):
+        ship_by = SubOrder.objects.get(pk=so.pk).ship_by
+    from django.db import connection
+
+    connection.set_schema_to_public()  # the page requests above left the connection on acme's schema
+    suborders_sweep(kind="late", now=ship_by + timedelta(minutes=1))
+    op = client_at(None, mall.users["operator"]).get("/console/suborders/late/").content.decode()
+    assert f'data-number="{so.number}"' in op
+    assert client_at(None, mall.users["shopper"]).get("/console/suborders/late/").status_code == 302
