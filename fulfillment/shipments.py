@@ -51,6 +51,7 @@ def shipment_create(*, suborder_id: int, actor, lines: list[tuple[int, int]] | N
         if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > top:
             raise ValidationFailed(_("%(field)s must be a whole number.") % {"field": name}, field=name)
     service = (service or "").strip()[:60]
+    from fulfillment.tracking import shipment_eta, tracking_index_publish
     from suborders.services import suborder_lines_shipped
 
     try:
@@ -65,7 +66,9 @@ def shipment_create(*, suborder_id: int, actor, lines: list[tuple[int, int]] | N
             now = timezone.now()
             shipment = Shipment.objects.create(suborder=so, warehouse_id=so.warehouse_id, carrier=code, service=service,
                                                tracking_number=number, weight_g=weight_g, parcels=max(parcels, 1), shipped_at=now,
-                                               estimated_delivery_at=None, created_by_id=getattr(actor, "pk", None))
+                                               estimated_delivery_at=shipment_eta(suborder=so, carrier=code, service=service, shipped_at=now),
+                                               created_by_id=getattr(actor, "pk", None))
+            tracking_index_publish(shipment=shipment, new=True)
             suborder_lines_shipped(suborder_id=so.pk, shipped=lines, actor=actor, shipment_ref=f"{code} {number}")
             ShipmentLine.objects.bulk_create([ShipmentLine(shipment=shipment, line_id=lid, quantity=q) for lid, q in lines])
             outbox_emit(topic="shipment.created", aggregate_type="suborder", aggregate_id=so.pk,

@@ -7,5 +7,6 @@ urlpatterns = [
     path("", views.home, name="storefront-home"),
     path("products/", include("storefront.product_urls")),
     path("", include("payments.urls")),
+    path("", include("fulfillment.tracking_urls")),
     path("", include("orders.urls")),
 ]

@@ -38,6 +38,7 @@ SHARED_APPS = [
     "reports.apps.ReportsConfig",
     "storefront.apps.StorefrontConfig",
     "console.apps.ConsoleConfig",
+    "carriers.apps.CarriersConfig",
 ]
 # Tables that live in every merchant's schema (the merchant's books).
 TENANT_APPS = [
@@ -227,3 +228,10 @@ WECHATPAY_APIV3_KEY = env("WECHATPAY_APIV3_KEY", "")
 WECHATPAY_PUBLIC_KEY = env("WECHATPAY_PUBLIC_KEY", "")  # WeChat Pay platform public key, PEM
 WECHATPAY_PUBLIC_KEY_ID = env("WECHATPAY_PUBLIC_KEY_ID", "")
 WECHATPAY_API_BASE = env("WECHATPAY_API_BASE", "")  # tests: the local WeChat Pay server
+
+# Carrier tracking: signed webhooks on the mall host (docs/api.md, "Carrier tracking webhooks"), ETAs and flags.
+TRACKING_WEBHOOK_SECRET = env("TRACKING_WEBHOOK_SECRET", "")  # HMAC key of POST /webhooks/tracking/; empty = all refused
+KUAIDI100_SALT = env("KUAIDI100_SALT", "")  # the salt given to Kuaidi100 when subscribing; empty = every push refused
+TRACKING_STALE_DAYS = int(env("TRACKING_STALE_DAYS", "3"))  # no carrier scan for this long: the parcel is flagged
+TRACKING_DEFAULT_TRANSIT_DAYS = int(env("TRACKING_DEFAULT_TRANSIT_DAYS", "5"))  # ETA when no TransitTime row matches
+TRACKING_HOME_COUNTRY = env("TRACKING_HOME_COUNTRY", "CN")  # a region written without its country (SH) is in this one
