@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.dashboard_home, name="dashboard"),
     path("catalog/", include("catalog.urls")),
     path("suborders/", include("suborders.urls")),
+    path("drafts/", include("suborders.draft_urls")),
     path("shipping/", include("fulfillment.urls")),
     path("documents/", include("fulfillment.document_urls")),
     path("payments/", include("payments.merchant_urls")),

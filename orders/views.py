@@ -355,3 +355,18 @@ def order_detail(request, number: str):
         "payment_label": PAYMENT_LABELS.get(payment.status, payment.status) if payment else _("No payment yet"),
         "can_pay": can_pay, "gateways": gateways_offered() if can_pay else [],
     })
+
+
+def order_pay_link(request, number: str, token: str):
+    """The signed link a store emails with an order it entered (suborders.drafts.pay_link_url): remember
+    the order in this session, as after a guest checkout, and open its page with the payment methods."""
+    from suborders.drafts import pay_link_verify
+
+    signed = pay_link_verify(token=token)
+    if signed is None or signed[0] != number:
+        raise Http404(_("This link is not valid (any more)."))
+    remembered = request.session.get(SESSION_GUEST_ORDERS) or {}
+    remembered.pop(number, None)
+    remembered[number] = signed[1]
+    request.session[SESSION_GUEST_ORDERS] = dict(list(remembered.items())[-20:])
+    return redirect("order-detail", number=number)

@@ -22,11 +22,13 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "stock.edit": frozenset({Role.OWNER, Role.MANAGER, Role.WAREHOUSE}),
     "warehouse.edit": frozenset({Role.OWNER, Role.MANAGER}),
     "suborders.view": ALL_ROLES,
+    "orders.create": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),  # enter an order for a customer
     "suborders.accept": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),
     "suborders.ship": frozenset({Role.OWNER, Role.MANAGER, Role.WAREHOUSE}),
     "suborders.edit_address": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),
     "payments.view": frozenset({Role.OWNER, Role.MANAGER, Role.FINANCE}),
     "refunds.create": frozenset({Role.OWNER, Role.MANAGER, Role.FINANCE}),
+    "payments.offline": frozenset({Role.OWNER, Role.MANAGER, Role.FINANCE}),  # mark an order paid outside the gateways
     "shipping.edit": frozenset({Role.OWNER, Role.MANAGER}),
     "staff.manage": frozenset({Role.OWNER}),
     "tokens.manage": frozenset({Role.OWNER, Role.MANAGER}),

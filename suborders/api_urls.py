@@ -1,6 +1,6 @@
 from django.urls import path
 
-from suborders import api, api_actions
+from suborders import api, api_actions, draft_api
 
 urlpatterns = [
     path("suborders/", api.SubOrderListView.as_view(), name="api-suborders"),
@@ -10,4 +10,9 @@ urlpatterns = [
     path("suborders/<int:suborder_id>/cancel/", api_actions.SubOrderCancelView.as_view(), name="api-suborder-cancel"),
     path("suborders/<int:suborder_id>/shipments/", api_actions.SubOrderShipmentsView.as_view(), name="api-suborder-shipments"),
     path("shipments/<int:shipment_id>/delivered/", api_actions.ShipmentDeliveredView.as_view(), name="api-shipment-delivered"),
+    path("drafts/", draft_api.DraftListCreateView.as_view(), name="api-drafts"),
+    path("drafts/<int:draft_id>/", draft_api.DraftDetailView.as_view(), name="api-draft"),
+    path("drafts/<int:draft_id>/confirm/", draft_api.DraftConfirmView.as_view(), name="api-draft-confirm"),
+    path("drafts/<int:draft_id>/discard/", draft_api.DraftDiscardView.as_view(), name="api-draft-discard"),
+    path("orders/<str:number>/offline-payment/", draft_api.OfflinePaymentView.as_view(), name="api-order-offline-payment"),
 ]

@@ -104,3 +104,6 @@ class SubOrderEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+from suborders.models_drafts import OrderDraft, OrderDraftLine  # noqa: E402, F401  orders entered by staff

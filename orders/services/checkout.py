@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from catalog.cross_schema import checkout_variants_many
 from core.errors import Conflict, MerchantSuspended, OutOfStock, ValidationFailed
-from core.money import percent_of
+from core.money import Money, percent_of
 from core.outbox import outbox_batch, outbox_emit
 from core.tenancy import in_merchant_schema, platform_only
 from fulfillment.selectors import shipping_rules_many
@@ -68,10 +68,12 @@ class _MerchantPart:
     shipping_minor: int
 
 
-def _request_hash(lines, address, shipping_choices, voucher_code) -> str:
+def _request_hash(lines, address, shipping_choices, voucher_code, merchant_discounts=None) -> str:
     canonical = json.dumps({
         "lines": sorted([ln.merchant_id, ln.variant_id, ln.quantity, ln.expected_unit_price_minor] for ln in lines),
         "address": address, "shipping": sorted((shipping_choices or {}).items()), "voucher": voucher_code or "",
+        # only when given: the hash of every other checkout stays what it was
+        **({"merchant_discounts": sorted([m, a, r] for m, (a, r) in merchant_discounts.items())} if merchant_discounts else {}),
     }, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -225,6 +227,24 @@ def _voucher_apply(*, code: str, parts: list[_MerchantPart], scope: str, currenc
     return voucher, amount
 
 
+def _merchant_discounts_apply(*, parts: list[_MerchantPart], merchant_discounts: dict[int, tuple[int, str]], currency: str) -> None:
+    """A discount a store grants, with its reason, on an order its staff enter (suborders.drafts):
+    merchant-funded, spread over that store's lines like a voucher, never more than they still cost."""
+    by_merchant = {p.merchant.pk: p for p in parts}
+    for merchant_id, (amount, reason) in sorted(merchant_discounts.items()):
+        field = f"merchant_discounts.{merchant_id}"
+        part = by_merchant.get(merchant_id)
+        if part is None:
+            raise ValidationFailed(_("A discount is given by a store with nothing in this order."), field=field)
+        left = sum(ln.total_minor for ln in part.lines)
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= left:
+            raise ValidationFailed(_("The discount must be between 0 and %(left)s, what the items cost.")
+                                   % {"left": Money(left, currency).format()}, field=field)
+        if amount and not (reason or "").strip():
+            raise ValidationFailed(_("A discount needs a reason."), field=f"{field}.reason")
+        apply_discount(part.lines, amount, platform_funded=False)
+
+
 @dataclass
 class _Prepared:
     shopper: object
@@ -295,7 +315,8 @@ class Quote:
 
 @platform_only
 def order_quote(*, shopper, email: str | None, lines: list[CheckoutLine], shipping_address: dict,
-                shipping_choices: dict[int, int] | None = None, voucher_code: str | None = None, currency: str = "CNY") -> Quote:
+                shipping_choices: dict[int, int] | None = None, voucher_code: str | None = None, currency: str = "CNY",
+                merchant_discounts: dict[int, tuple[int, str]] | None = None) -> Quote:
     """Price a checkout exactly as order_checkout would (same errors), for the review step."""
     prep = _prepare(shopper=shopper, email=email or "quote@example.invalid", lines=lines, shipping_address=shipping_address,
                     shipping_choices=shipping_choices, voucher_code=voucher_code, currency=currency)
@@ -303,6 +324,8 @@ def order_quote(*, shopper, email: str | None, lines: list[CheckoutLine], shippi
     if prep.voucher_code:
         _, discount = _voucher_apply(code=prep.voucher_code, parts=prep.parts, scope=prep.scope, currency=currency,
                                      now=timezone.now(), lock=False)
+    if merchant_discounts:
+        _merchant_discounts_apply(parts=prep.parts, merchant_discounts=merchant_discounts, currency=currency)
     for part in prep.parts:
         split_shipping(part.shipments, part.shipping_minor)
     return Quote(prep.parts, prep.voucher_code, discount, order_totals([s for p in prep.parts for s in p.shipments]))
@@ -399,8 +422,12 @@ def order_checkout(
     *, shopper, email: str | None, lines: list[CheckoutLine], shipping_address: dict,
     idempotency_key: str, shipping_choices: dict[int, int] | None = None, voucher_code: str | None = None,
     currency: str = "CNY", cart=None,
+    merchant_discounts: dict[int, tuple[int, str]] | None = None, unpaid_ttl: timedelta | None = None,
 ) -> tuple[Order, bool]:
-    """Place an order. Returns (order, created); a retried request returns the first order with created=False."""
+    """Place an order. Returns (order, created); a retried request returns the first order with created=False.
+
+    For orders a store's staff enter (suborders.drafts): `merchant_discounts` {merchant id: (amount_minor,
+    reason)} and `unpaid_ttl`, the time the customer has to pay (default ORDER_UNPAID_TTL_MINUTES)."""
     key = (idempotency_key or "").strip()
     if not key or len(key) > 200:
         raise ValidationFailed(_("An Idempotency-Key (1–200 characters) is required."), field="Idempotency-Key")
@@ -408,7 +435,7 @@ def order_checkout(
 
     def replay(scope, address, code):
         nonlocal request_hash
-        request_hash = _request_hash(lines, address, shipping_choices, code)
+        request_hash = _request_hash(lines, address, shipping_choices, code, merchant_discounts)
         return _existing(scope, key, request_hash)
 
     prep = _prepare(shopper=shopper, email=email, lines=lines, shipping_address=shipping_address,
@@ -419,7 +446,7 @@ def order_checkout(
     merchants, parts = prep.merchants, prep.parts
 
     now = timezone.now()
-    expires_at = now + timedelta(minutes=settings.ORDER_UNPAID_TTL_MINUTES)
+    expires_at = now + (unpaid_ttl or timedelta(minutes=settings.ORDER_UNPAID_TTL_MINUTES))
     # The transaction is tried again, whole, when (rare) the random order number clashes, or when
     # a merchant's stock reservation is refused because the warehouse planned from the read above
     # ran out meanwhile (a burst on one variant): that merchant is re-planned from a fresh read and
@@ -438,6 +465,8 @@ def order_checkout(
                 voucher = discount = None
                 if voucher_code:  # locks the voucher row first: redemptions are counted under it
                     voucher, discount = _voucher_apply(code=voucher_code, parts=parts, scope=scope, currency=currency, now=now)
+                if merchant_discounts:
+                    _merchant_discounts_apply(parts=parts, merchant_discounts=merchant_discounts, currency=currency)
                 for part in parts:
                     split_shipping(part.shipments, part.shipping_minor)
                 totals = order_totals([s for part in parts for s in part.shipments])
@@ -466,7 +495,10 @@ def order_checkout(
                     Cart.objects.filter(pk=cart.pk).update(checked_out_at=now)
                 outbox_emit(topic="order.placed", aggregate_type="order", aggregate_id=order.pk,
                             payload={"number": order.number, "email": email, "total_minor": order.total_minor, "currency": currency,
-                                     "suborders": [[m.pk, so.pk] for m, _, so in all_shipments]})
+                                     "suborders": [[m.pk, so.pk] for m, _, so in all_shipments],
+                                     **({"merchant_discounts": {str(m): {"amount_minor": a, "reason": r}
+                                                                for m, (a, r) in merchant_discounts.items()}}
+                                        if merchant_discounts else {})})
         except OutOfStock:
             if reserving is None or replans >= MAX_REPLANS or not _replan_after_refusal(reserving):
                 raise

@@ -1,5 +1,6 @@
 """Payment writes: intents, notifications, capture/void, refunds, the ledger. See each module."""
 from payments.services.ledger import ledger_check, ledger_record_capture  # noqa: F401
+from payments.services.offline import payment_mark_paid_offline  # noqa: F401
 from payments.services.payments import (  # noqa: F401
     gateway_event_process,
     notification_receive,
