@@ -101,6 +101,9 @@ def tracking_event_record(*, shipment_id: int, kind: str, at: datetime | None = 
             shipment.save(update_fields=["status", "last_event_at"])
         if kind == "delivered":
             _deliver(shipment, at=at, actor=actor, reason=f"{source}: delivered")
+        from fulfillment.tracking import tracking_index_publish
+
+        tracking_index_publish(shipment=shipment)  # the public index (operator flags) sees every event, whatever its source
     return event
 
 

@@ -11,6 +11,7 @@ DASHBOARD_NAV: list[tuple] = [
     (_("Import"), "catalog-import", "catalog.edit"),
     (_("Suborders"), "suborders-list", "suborders.view"),
     (_("Pick & pack"), "suborders-warehouse", "suborders.ship"),
+    (_("Documents"), "documents", "suborders.ship"),
     (_("New order"), "drafts-list", "orders.create"),
     (_("Payments"), "payments-merchant", "payments.view"),
     (_("Shipping"), "shipping-rules", "shipping.edit"),

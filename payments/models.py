@@ -21,6 +21,7 @@ class Payment(models.Model):
     gateway_reference = models.CharField(max_length=120, blank=True, default="")  # the intent / trade id
     action_url = models.CharField(max_length=2000, blank=True, default="")  # hosted page or QR payload
     intent_claimed_at = models.DateTimeField(null=True, blank=True)  # one request creates the intent
+    intent_attempts = models.PositiveIntegerField(default=0, db_default=0)  # new intents after a switch or decline
     capture_policy = models.CharField(max_length=12, default="immediate")  # immediate | on_accept
     authorized_minor = models.BigIntegerField(default=0)
     authorized_until = models.DateTimeField(null=True, blank=True)

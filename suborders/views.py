@@ -24,14 +24,27 @@ def suborder_list(request):
 
     A refused filter value is named in a message and left out; the list is shown without it.
     """
+    from django.urls import reverse
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
     from catalog.selectors import warehouse_list
+    from core.money import Money
     from fulfillment.carriers import CARRIERS
-    from suborders.selectors import LIST_ORDERINGS, suborder_list_filters_parse
+    from suborders.selectors import suborder_list_filters_parse
 
     filters, errors = suborder_list_filters_parse(request.GET)
     page = suborder_list_for_merchant(filters=filters)
+    # Per-row values are made here, not by template tags: 50 rows of {% url %}, |date and |money were
+    # most of the page's time (docs/benchmarks.md, dashboard).
+    detail = reverse("suborders-detail", args=[987654321])
+    labels = {}
     for so in page.rows:
-        so.status_label = STATUS_LABELS.get(so.status, so.status)
+        so.status_label = labels.get(so.status) or labels.setdefault(so.status, str(STATUS_LABELS.get(so.status, so.status)))
+        so.detail_url = detail.replace("987654321", str(so.pk))
+        so.created_label = timezone.localtime(so.created_at).strftime("%Y-%m-%d %H:%M")
+        so.total_label = Money(so.total_minor, so.currency).format()
+        so.shopper_name = (so.shipping_address or {}).get("name", "")
     query = request.GET.copy()
     query.pop("cursor", None)
     first_url = "?" + query.urlencode() if filters.after else ""
@@ -42,7 +55,9 @@ def suborder_list(request):
     return render(request, "suborders/suborder_list.html", {
         "suborders": page.rows, "errors": errors, "searched": page.searched, "next_url": next_url,
         "params": request.GET, "status": filters.status or "", "ordering": filters.ordering,
-        "statuses": SubOrderStatus.choices, "orderings": list(LIST_ORDERINGS), "carriers": CARRIERS.values(),
+        "statuses": SubOrderStatus.choices, "carriers": CARRIERS.values(),
+        "orderings": [("-created", _("Newest first")), ("created", _("Oldest first")), ("-total", _("Highest total")),
+                      ("total", _("Lowest total")), ("status", _("Status A–Z")), ("-status", _("Status Z–A"))],
         "warehouses": warehouse_list(), "first_url": first_url,
         "can_bulk": user_can(user=request.user, merchant=current_merchant(), capability="suborders.accept"),
     })
@@ -76,5 +91,6 @@ def suborder_detail(request, suborder_id: int):
         sh.carrier_name, sh.track_link = (c.name, c.link(sh.tracking_number)) if c else (sh.carrier, "")
     return render(request, "suborders/suborder_detail.html", {
         "so": so, "lines": lines, "events": events, "money": money, "idempotency_key": uuid.uuid4().hex,
-        "shipments": shipments, "actions": suborder_actions_for(so=so, lines=lines, user=request.user, merchant=merchant),
+        "shipments": shipments, "can_print": user_can(user=request.user, merchant=merchant, capability="suborders.ship"),
+        "actions": suborder_actions_for(so=so, lines=lines, user=request.user, merchant=merchant),
         "reasons": [(k, v) for k, v in REASONS.items() if k != "not_accepted_in_time"], "carriers": CARRIERS.values()})

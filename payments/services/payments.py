@@ -64,8 +64,8 @@ def payment_start(*, order: Order, gateway_code: str, return_url: str, notify_ur
     with transaction.atomic():
         payment = payment_lock(payment_id=Payment.objects.only("pk").get(order_id=order.pk).pk)
         _check_payable(payment)
-        # after a decline, a new attempt gets a new intent (its key carries the attempt number)
-        attempt = PaymentEvent.objects.filter(payment=payment, to_status=P.FAILED).count()
+        # every new intent after the first (a decline, a switch of method) gets its own key: a gateway
+        # must never replay an intent we already abandoned
         if payment.gateway == gateway_code and payment.gateway_reference and payment.status != P.FAILED:
             return payment
         if payment.status == P.FAILED and payment.gateway_reference:
@@ -76,15 +76,18 @@ def payment_start(*, order: Order, gateway_code: str, return_url: str, notify_ur
         if not claimed:
             if payment.gateway_reference and payment.gateway != gateway_code:
                 previous = (payment.gateway, payment.gateway_reference)
+            attempt = payment.intent_attempts + (1 if (payment.gateway_reference or payment.status == P.FAILED
+                                                       or payment.gateway not in ("", gateway_code)) else 0)
             Payment.objects.filter(pk=payment.pk).update(gateway=gateway_code, gateway_reference="", action_url="",
-                                                         intent_claimed_at=now, updated_at=now)
+                                                         intent_claimed_at=now, intent_attempts=attempt, updated_at=now)
             payment.gateway, payment.gateway_reference, payment.intent_claimed_at = gateway_code, "", now
+            payment.intent_attempts = attempt
     if claimed:
         return _wait_for_intent(payment.pk, gateway_code, wait_seconds)
     if previous is not None:  # the shopper switched method: cancel the old intent (best effort)
         _void_quietly(previous[0], payment, previous[1])
     try:
-        key = f"{payment.idempotency_base}-{gateway_code}" + (f"-retry{attempt}" if attempt else "")
+        key = f"{payment.idempotency_base}-{gateway_code}" + (f"-a{payment.intent_attempts}" if payment.intent_attempts else "")
         result = gateway.create_intent(payment=payment, order=order, idempotency_key=key,
                                        return_url=return_url, notify_url=notify_url)
     except GatewayError:
@@ -244,6 +247,9 @@ def _apply(gateway_code: str, note: Notification, after: list) -> tuple[str, str
                                            idempotency_key=f"mallard-late-{note.event_id}"[:200]))
         return R.LATE_REFUNDED, why, payment.pk
     if money:
+        if not same_intent:  # paid on an intent we had moved away from, while still open: that is the money
+            Payment.objects.filter(pk=payment.pk).update(gateway=gateway_code, gateway_reference=note.reference[:120])
+            payment.gateway, payment.gateway_reference = gateway_code, note.reference[:120]
         return _apply_money(payment, note), "", payment.pk
     # requires_action / failed: only the newest (time, rank) counts, and never over money received.
     if payment.status not in OPEN or not same_intent:
