@@ -1,12 +1,13 @@
 """Merchant dashboard suborder pages, mounted at /suborders/ on merchant hosts (merchants.urls)."""
 from django.urls import path
 
-from suborders import actions, views
+from suborders import actions, bulk_ship, views
 
 urlpatterns = [
     path("", views.suborder_list, name="suborders-list"),
     path("bulk/", actions.suborders_bulk_view, name="suborders-bulk"),
     path("warehouse/", actions.warehouse_queue, name="suborders-warehouse"),
+    path("bulk-ship/", bulk_ship.bulk_ship, name="suborders-bulk-ship"),
     path("<int:suborder_id>/pack/", actions.warehouse_pack, name="suborders-pack"),
     path("<int:suborder_id>/", views.suborder_detail, name="suborders-detail"),
     path("<int:suborder_id>/accept/", actions.suborder_accept_view, name="suborders-accept"),

@@ -115,3 +115,32 @@ def test_warehouse_screen_and_operator_late_list(mall, client_at):
     op = client_at(None, mall.users["operator"]).get("/console/suborders/late/").content.decode()
     assert f'data-number="{so.number}"' in op
     assert client_at(None, mall.users["shopper"]).get("/console/suborders/late/").status_code == 302
+
+
+def test_bulk_ship_from_csv_previews_bad_rows_then_ships_only_good_ones(mall, client_at):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    _o1, so1, _l1 = _paid(mall)
+    _o2, so2, _l2 = _paid(mall)
+    owner = client_at(mall.acme, mall.users["acme:owner"])
+    owner.post(f"/suborders/{so1.pk}/accept/")  # so2 stays awaiting acceptance: its row must be refused
+    csv_text = ("suborder,carrier,tracking_number\n"
+                f"{so1.number},sf,SF3000000000001\n{so2.number},sf,SF3000000000002\nNOPE-1,sf,SF3000000000003\n"
+                f"{so1.number},pigeon,123\n")
+    wh = client_at(mall.acme, mall.users["acme:warehouse"])
+    page = wh.post("/suborders/bulk-ship/", {"file": SimpleUploadedFile("ship.csv", csv_text.encode())}).content.decode()
+    assert page.count('data-ok="1"') == 1 and page.count('data-ok="0"') == 3
+    with in_merchant_schema(mall.acme):
+        assert SubOrder.objects.get(pk=so1.pk).status == "accepted"  # the preview wrote nothing
+    import json
+    import re
+
+    rows = re.search(r'name="rows" value="([^"]*)"', page).group(1).replace("&quot;", '"')
+    wh.post("/suborders/bulk-ship/", {"confirm": "1", "rows": rows})
+    assert json.loads(rows) == [{"suborder": so1.number, "carrier": "sf", "tracking_number": "SF3000000000001"}]
+    with in_merchant_schema(mall.acme):
+        assert SubOrder.objects.get(pk=so1.pk).status == "shipped"
+        assert SubOrder.objects.get(pk=so2.pk).status == "awaiting_acceptance"
+    assert client_at(mall.acme, mall.users["acme:finance"]).get("/suborders/bulk-ship/").status_code == 403
+    bad = wh.post("/suborders/bulk-ship/", {"file": SimpleUploadedFile("x.csv", b"a,b\n1,2\n")})
+    assert "Missing column" in bad.content.decode()
