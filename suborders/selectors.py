@@ -121,7 +121,7 @@ def _search(text: str) -> str:
         raise ValidationFailed(_("Type digits as 0–9."), field="q")
     if len(text) < 2:
         raise ValidationFailed(_("Type at least 2 characters to search."), field="q")
-    if not _search_branches(text):
+    if not _search_kinds(text):
         raise ValidationFailed(_("Search by order or suborder number, shopper name, phone, tracking number or SKU."), field="q")
     return text
 
@@ -275,25 +275,38 @@ def _doubled(text: str) -> str:
     return "".join((u if len(u := ch.upper()) == 1 else ch) * 2 for ch in text)
 
 
-def _search_branches(q: str) -> list[tuple[str, Q]]:
-    """What `q` can be, each with its predicate: one text box for numbers, phones, tracking numbers,
-    SKUs and names. Each is a separate branch of a UNION so that every one can use its own index."""
+def _search_kinds(q: str) -> list[str]:
+    """What `q` can be: one text box for order and suborder numbers, phones, tracking numbers, SKUs and names."""
     if not q:
         return []
     compact = q.upper().replace(" ", "")
-    digits = re.sub(r"[^0-9]", "", q)
-    out: list[tuple[str, Q]] = []
+    kinds = []
     if " " not in q and _NUMBER_RE.fullmatch(compact):
-        out.append(("number", Q(number__startswith=compact) | Q(order_number__startswith=compact)))
-    if _PHONE_RE.fullmatch(q) and len(digits) >= 4:
-        out.append(("phone", Q(phone_digits_reversed__startswith=digits[::-1])))
+        kinds.append("number")
+    if _PHONE_RE.fullmatch(q) and sum(ch.isdigit() for ch in q) >= 4:
+        kinds.append("phone")
     if any(c.valid(compact) for c in CARRIERS.values()):
-        out.append(("tracking", Q(pk__in=Shipment.objects.filter(tracking_number=compact).values("suborder_id"))))
+        kinds.append("tracking")
     if _SKU_RE.fullmatch(q):
-        out.append(("sku", Q(pk__in=SubOrderLine.objects.filter(sku__in=sorted({q, q.upper()})).values("suborder_id"))))
+        kinds.append("sku")
     if any(ch.isalpha() for ch in q) and not any(ch.isdigit() for ch in q):
-        out.append(("name", Q(name_doubled__contains=_doubled(q)) & Q(shipping_address__name__icontains=q)))
-    return out
+        kinds.append("name")
+    return kinds
+
+
+def _search_predicate(kind: str, q: str) -> Q:
+    """The predicate of one kind of search. Each kind is its own branch of a UNION so that every one can
+    use its own index (an OR across them, or across tables, would be a scan)."""
+    compact = q.upper().replace(" ", "")
+    if kind == "number":
+        return Q(number__startswith=compact) | Q(order_number__startswith=compact)
+    if kind == "phone":
+        return Q(phone_digits_reversed__startswith=re.sub(r"[^0-9]", "", q)[::-1])
+    if kind == "tracking":
+        return Q(pk__in=Shipment.objects.filter(tracking_number=compact).values("suborder_id"))
+    if kind == "sku":
+        return Q(pk__in=SubOrderLine.objects.filter(sku__in=sorted({q, q.upper()})).values("suborder_id"))
+    return Q(name_doubled__contains=_doubled(q)) & Q(shipping_address__name__icontains=q)
 
 
 def _filtered(f: SubOrderListFilters):
@@ -326,19 +339,20 @@ def suborder_list_for_merchant(*, filters: SubOrderListFilters | None = None) ->
     if f.after is not None:
         base = base.filter(_RowCompare(fields, f.after, "<" if desc else ">"))
     n = f.limit + 1  # one more than shown: is there a next page?
-    branches = _search_branches(f.q)
-    if not branches:
+    kinds = _search_kinds(f.q)
+    if not kinds:
         qs = base.order_by(*order)[:n]
     else:
         # each branch takes its own first n rows in the page's order; the union's first n are the page
-        parts = [base.alias(phone_digits_reversed=_phone_digits_reversed()) if kind == "phone" else
-                 base.alias(name_doubled=_name_doubled()) if kind == "name" else base
-                 for kind, _pred in branches]
-        parts = [part.filter(pred).order_by(*order)[:n] for part, (_kind, pred) in zip(parts, branches, strict=True)]
+        parts = []
+        for kind in kinds:
+            part = (base.alias(phone_digits_reversed=_phone_digits_reversed()) if kind == "phone" else
+                    base.alias(name_doubled=_name_doubled()) if kind == "name" else base)
+            parts.append(part.filter(_search_predicate(kind, f.q)).order_by(*order)[:n])
         qs = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:]).order_by(*order)[:n]
     rows = list(qs)
     next_cursor = _cursor_encode(rows[f.limit - 1], f.ordering) if len(rows) > f.limit else None
-    return SubOrderPage(rows=rows[:f.limit], next_cursor=next_cursor, searched=tuple(kind for kind, _ in branches))
+    return SubOrderPage(rows=rows[:f.limit], next_cursor=next_cursor, searched=tuple(kinds))
 
 
 @merchant_only
