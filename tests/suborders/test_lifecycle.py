@@ -63,6 +63,16 @@ def _paid_suborder(mall, merchant="acme", qty=3, lines=1, price_minor=1000):
     return order, so, items
 
 
+def _sweep(kind, now, merchant, so_id) -> int:
+    """One sweep as beat runs it, counted for this suborder only (committed rows of other tests may be due too)."""
+    from orders.services.sweeps import apply_due, suborders_due
+
+    if so_id not in suborders_due(kind=kind, now=now).get(merchant.pk, []):
+        return 0
+    with in_merchant_schema(merchant):
+        return apply_due(kind=kind, suborder_ids=[so_id], now=now)
+
+
 def _relay():
     with TestCase.captureOnCommitCallbacks(execute=True):
         outbox_relay_batch(limit=500)
@@ -123,8 +133,8 @@ def test_full_day_accept_ship_in_two_parcels_deliver_complete(mall):
         assert done.status == S.DELIVERED and done.complete_after is not None
         later = done.complete_after + timedelta(seconds=1)
         assert svc.suborder_complete(suborder_id=so.pk, now=done.complete_after - timedelta(seconds=1)) is None
-    assert suborders_sweep(kind="complete", now=later) == 1
-    assert suborders_sweep(kind="complete", now=later) == 0
+    assert _sweep("complete", later, mall.acme, so.pk) == 1
+    assert _sweep("complete", later, mall.acme, so.pk) == 0
     assert SubOrderMirror.objects.get(merchant=mall.acme, suborder_id=so.pk).status == "completed"
     assert _mirror_matches(mall.acme, so.pk)
 
@@ -212,9 +222,9 @@ def test_acceptance_deadline_refuses_and_refunds_once_or_accepts_per_policy(mall
     order, so, _ = _paid_suborder(mall)
     with in_merchant_schema(mall.acme):
         deadline = SubOrder.objects.get(pk=so.pk).accept_by
-    assert suborders_sweep(kind="accept", now=deadline - timedelta(seconds=1)) == 0
-    assert suborders_sweep(kind="accept", now=deadline + timedelta(seconds=1)) == 1
-    assert suborders_sweep(kind="accept", now=deadline + timedelta(seconds=2)) == 0
+    assert _sweep("accept", deadline - timedelta(seconds=1), mall.acme, so.pk) == 0
+    assert _sweep("accept", deadline + timedelta(seconds=1), mall.acme, so.pk) == 1
+    assert _sweep("accept", deadline + timedelta(seconds=2), mall.acme, so.pk) == 0
     _relay()
     _relay()
     assert Refund.objects.filter(order=order).count() == 1
@@ -225,7 +235,7 @@ def test_acceptance_deadline_refuses_and_refunds_once_or_accepts_per_policy(mall
     order2, so2, _ = _paid_suborder(mall, merchant="globex")
     with in_merchant_schema(Merchant.objects.get(pk=mall.globex.pk)):
         deadline = SubOrder.objects.get(pk=so2.pk).accept_by
-    assert suborders_sweep(kind="accept", now=deadline + timedelta(seconds=1)) == 1
+    assert _sweep("accept", deadline + timedelta(seconds=1), Merchant.objects.get(pk=mall.globex.pk), so2.pk) == 1
     assert SubOrderMirror.objects.get(merchant=mall.globex, suborder_id=so2.pk).status == "accepted"
 
 
@@ -234,14 +244,14 @@ def test_shipping_deadline_flags_late_once_and_auto_receipt_delivers(mall):
     with in_merchant_schema(mall.acme):
         svc.suborder_accept(suborder_id=so.pk, actor=mall.users["acme:owner"])
         ship_by = SubOrder.objects.get(pk=so.pk).ship_by
-    assert suborders_sweep(kind="late", now=ship_by + timedelta(seconds=1)) == 1
-    assert suborders_sweep(kind="late", now=ship_by + timedelta(seconds=1)) == 0
+    assert _sweep("late", ship_by + timedelta(seconds=1), mall.acme, so.pk) == 1
+    assert _sweep("late", ship_by + timedelta(seconds=1), mall.acme, so.pk) == 0
     assert SubOrderMirror.objects.get(merchant=mall.acme, suborder_id=so.pk).is_late is True
     with in_merchant_schema(mall.acme):
         shipment_create(suborder_id=so.pk, actor=mall.users["acme:warehouse"], lines=None, carrier="ems", tracking_number="EA123456789CN")
         receipt_at = SubOrder.objects.get(pk=so.pk).auto_receipt_at
-    assert suborders_sweep(kind="receipt", now=receipt_at - timedelta(seconds=1)) == 0
-    assert suborders_sweep(kind="receipt", now=receipt_at + timedelta(seconds=1)) == 1
+    assert _sweep("receipt", receipt_at - timedelta(seconds=1), mall.acme, so.pk) == 0
+    assert _sweep("receipt", receipt_at + timedelta(seconds=1), mall.acme, so.pk) == 1
     assert SubOrderMirror.objects.get(merchant=mall.acme, suborder_id=so.pk).status == "delivered"
 
 
@@ -289,3 +299,33 @@ def test_two_users_accept_and_refuse_at_once_exactly_one_wins(committed):
     else:
         assert final.status == "refused" and (line.accepted_qty, line.refused_qty) == (0, 2)
     assert _mirror_matches(mall.acme, so.pk)
+
+
+def test_the_same_sweep_run_twice_at_once_completes_once(committed):
+    mall = committed
+    order, _ = place_order(mall, qty=1)
+    pay(order)
+    with in_merchant_schema(mall.acme):
+        so = SubOrder.objects.get(order_id=order.pk)
+        svc.suborder_accept(suborder_id=so.pk, actor=mall.users["acme:owner"])
+        shipment_create(suborder_id=so.pk, actor=mall.users["acme:warehouse"], lines=None, carrier="dhl",
+                        tracking_number=f"{so.pk % 10**10:010d}")
+        done = suborder_confirm_receipt(suborder_id=so.pk, shopper_email=order.email)
+    later = done.complete_after + timedelta(seconds=1)
+    barrier = threading.Barrier(2)
+
+    def sweep():
+        try:
+            barrier.wait(timeout=10)
+            suborders_sweep(kind="complete", now=later)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    with in_merchant_schema(mall.acme):
+        assert SubOrder.objects.get(pk=so.pk).status == "completed"
+        assert SubOrderEvent.objects.filter(suborder_id=so.pk, to_status="completed").count() == 1
