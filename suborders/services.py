@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from catalog.services import ReserveLine, stock_release, stock_release_quantity, stock_reservations_keep, stock_reserve
 from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from core.outbox import outbox_emit
-from core.readmodels import read_model_publish
+from core.readmodels import read_model_publish, read_model_source
 from core.tenancy import current_merchant, merchant_only
 from orders.pricing import Shipment
 from suborders.models import SubOrder, SubOrderEvent, SubOrderLine
@@ -145,6 +145,15 @@ def _snapshot(so: SubOrder, lines: list[SubOrderLine]) -> dict:
     return {"merchant_id": merchant.pk, "suborder_id": so.pk, "version": so.version, "status": so.status,
             "accept_by": so.accept_by, "ship_by": so.ship_by, "auto_receipt_at": so.auto_receipt_at,
             "complete_after": so.complete_after, "shipped_minor": shipped, "is_late": so.is_late, "updated_at": so.updated_at}
+
+
+@read_model_source("suborder")
+def suborder_snapshots() -> list[dict]:
+    """Every suborder of the current merchant as its mirror snapshot (reconcile)."""
+    lines: dict[int, list] = {}
+    for ln in SubOrderLine.objects.all():
+        lines.setdefault(ln.suborder_id, []).append(ln)
+    return [_snapshot(so, lines.get(so.pk, [])) for so in SubOrder.objects.all()]
 
 
 def _derive(so: SubOrder, lines: list[SubOrderLine]) -> str:

@@ -22,3 +22,32 @@ def mirror_apply_snapshot(snapshot: dict) -> bool:
 def mirror_status_set(*, merchant_id: int, suborder_id: int, status: str, at) -> None:
     """Kept for callers of the old API; prefer publishing a full snapshot."""
     SubOrderMirror.objects.filter(merchant_id=merchant_id, suborder_id=suborder_id).update(status=status, updated_at=at)
+
+
+@platform_only
+def mirror_reconcile(*, repair: bool = False) -> list[dict]:
+    """Compare every suborder with its mirror row, merchant by merchant; with repair=True, rewrite the
+    drifted rows from the merchant's data (whatever their version). Returns the drifts found."""
+    from core.readmodels import snapshot_for
+    from core.tenancy import in_merchant_schema
+    from tenants.models import Merchant
+
+    drifts = []
+    for merchant in Merchant.objects.filter(is_template=False).exclude(schema_name="public").order_by("pk"):
+        mirrors = {m.suborder_id: m for m in SubOrderMirror.objects.filter(merchant=merchant)}
+        with in_merchant_schema(merchant):
+            snapshots = snapshot_for("suborder")()
+        for snap in snapshots:
+            m = mirrors.get(snap["suborder_id"])
+            if m is None:
+                drifts.append({"merchant": merchant.slug, "suborder_id": snap["suborder_id"], "field": "missing"})
+                continue
+            wrong = [f for f in MIRRORED if f != "updated_at" and f in snap and getattr(m, f) != snap[f]]
+            if m.version != snap["version"]:
+                wrong.append("version")
+            if wrong:
+                drifts.append({"merchant": merchant.slug, "suborder_id": m.suborder_id, "field": ",".join(wrong)})
+                if repair:
+                    SubOrderMirror.objects.filter(pk=m.pk).update(version=snap["version"],
+                                                                  **{f: snap[f] for f in MIRRORED if f in snap})
+    return drifts

@@ -12,6 +12,25 @@ from collections.abc import Callable
 from core.tenancy import in_public_schema
 
 _WRITERS: dict[str, Callable[[dict], None]] = {}
+_SNAPSHOTS: dict[str, Callable[[], list[dict]]] = {}
+
+
+def read_model_source(name: str):
+    """The merchant side registers how to list every current snapshot (for reconcile commands)."""
+
+    def register(func: Callable[[], list[dict]]) -> Callable[[], list[dict]]:
+        _SNAPSHOTS[name] = func
+        return func
+
+    return register
+
+
+def snapshot_for(name: str) -> Callable[[], list[dict]]:
+    if name not in _SNAPSHOTS:
+        from importlib import import_module
+
+        import_module("suborders.services")  # registers the suborder source on import
+    return _SNAPSHOTS[name]
 
 
 def read_model_writer(name: str):
