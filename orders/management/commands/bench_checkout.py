@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
+import psutil
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -36,6 +37,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """user + system CPU of each of these processes so far (psutil reads /proc/<pid>/stat; 10 ms steps)."""
+    out = {}
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:  # gone
+            continue
+        out[pid] = times.user + times.system
+    return out
+
+
+def _cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two readings: a process seen only in the second counts whole (it started in
+    between); one that ended in between is lost, so the figure is a lower bound."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 def _percentile(values: list[float], p: float) -> float:
     if not values:
         return 0.0
@@ -48,9 +67,11 @@ class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser):
-        parser.add_argument("--clients", type=int, default=16)
+        # Defaults = the best setting measured on the 2-core machine (docs/benchmarks.md): more clients
+        # or workers add no throughput there, only queueing (p99 0.6–2.4 s at 8 clients, 0.7–2.6 s at 16 on 5).
+        parser.add_argument("--clients", type=int, default=4)
         parser.add_argument("--seconds", type=float, default=20)
-        parser.add_argument("--workers", type=int, default=5, help="gunicorn sync workers")
+        parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **opts):
@@ -70,13 +91,17 @@ class Command(BaseCommand):
             "errors": api["errors"],
             "clients": opts["clients"], "seconds": opts["seconds"], "gunicorn_workers": opts["workers"],
             "checkouts": api["ok"],
+            "cpu_ms_per_checkout": api["cpu_ms"],
+            "raw_sql_postgres_cpu_ms": raw["postgres_cpu_ms"],
         }
         result["ratio_to_raw"] = round(result["orders_per_s"] / result["raw_sql_tps"], 3) if result["raw_sql_tps"] else None
         self.stdout.write(
             f"checkout bench: {result['checkouts']} checkouts by {opts['clients']} clients in {api['elapsed']:.1f}s → "
             f"{result['orders_per_s']} orders/s; p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms; "
             f"{sql} SQL statements per 3-merchant checkout; {api['errors']} errors\n"
-            f"raw-SQL reference of the same writes: {result['raw_sql_tps']} checkouts/s → ratio {result['ratio_to_raw']}"
+            f"raw-SQL reference of the same writes: {result['raw_sql_tps']} checkouts/s → ratio {result['ratio_to_raw']}\n"
+            f"CPU per checkout: gunicorn {api['cpu_ms']['gunicorn']} ms, PostgreSQL backends {api['cpu_ms']['postgres']} ms, "
+            f"load generator {api['cpu_ms']['load_generator']} ms; raw-SQL reference: PostgreSQL {raw['postgres_cpu_ms']} ms"
         )
         if opts["json"]:
             self.stdout.write(json.dumps(result))
@@ -164,10 +189,45 @@ class Command(BaseCommand):
             body = self._body(setup)
             # warm every worker's connection and code paths
             self._load(port, body, setup["token"], clients=opts["workers"] * 2, seconds=2)
-            return self._load(port, body, setup["token"], clients=opts["clients"], seconds=opts["seconds"])
+            gunicorn_pids = [server.pid] + [c.pid for c in psutil.Process(server.pid).children(recursive=True)]
+            postgres_pids = self._backend_pids(gunicorn_pids)
+            cpu_before = (_cpu_seconds(gunicorn_pids), _cpu_seconds(postgres_pids), {0: time.process_time()})
+            result = self._load(port, body, setup["token"], clients=opts["clients"], seconds=opts["seconds"])
+            postgres_pids = sorted(set(postgres_pids) | set(self._backend_pids(gunicorn_pids)))  # and those connected meanwhile
+            cpu_after = (_cpu_seconds(gunicorn_pids), _cpu_seconds(postgres_pids), {0: time.process_time()})
+            per = 1000 / max(result["ok"], 1)
+            result["cpu_ms"] = {name: round(_cpu_delta(before, after) * per, 1)
+                                for name, before, after in zip(("gunicorn", "postgres", "load_generator"), cpu_before, cpu_after, strict=True)}
+            return result
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+    def _backend_pids(self, client_pids: list[int]) -> list[int]:
+        """PostgreSQL backends serving these client processes (matched by the clients' TCP ports), so
+        another program using the same database is not counted."""
+        from django.db import connection
+
+        ports = []
+        for pid in client_pids:
+            try:
+                ports += [c.laddr.port for c in psutil.Process(pid).net_connections(kind="tcp")
+                          if c.raddr and c.raddr.port == int(connection.settings_dict["PORT"] or 5432)]
+            except psutil.Error:
+                continue
+        with connection.cursor() as cur:
+            cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND client_port = ANY(%s)", [ports])
+            return [r[0] for r in cur.fetchall()]
+
+    def _one_order(self, conn, body, token) -> str | None:
+        """One timed unit of work of a client: today the checkout POST; None if it succeeded, else what
+        failed. (A payment step, checkout + sandbox payment + webhook, would extend this unit.)"""
+        conn.request("POST", "/api/v1/checkout/", body=body, headers={
+            "Host": settings.MALL_HOST, "Content-Type": "application/json", "Authorization": f"Bearer {token}",
+            "Idempotency-Key": uuid.uuid4().hex})
+        resp = conn.getresponse()
+        payload = resp.read()
+        return None if resp.status == 201 else f"{resp.status} {payload[:200]!r}"
 
     def _load(self, port, body, token, *, clients, seconds) -> dict:
         lat: list[float] = []
@@ -182,18 +242,14 @@ class Command(BaseCommand):
             mine, ok, bad = [], 0, 0
             while time.monotonic() < stop_at:
                 t0 = time.perf_counter()
-                conn.request("POST", "/api/v1/checkout/", body=body, headers={
-                    "Host": settings.MALL_HOST, "Content-Type": "application/json", "Authorization": f"Bearer {token}",
-                    "Idempotency-Key": uuid.uuid4().hex})
-                resp = conn.getresponse()
-                payload = resp.read()
-                if resp.status == 201:
+                failure = self._one_order(conn, body, token)
+                if failure is None:
                     ok += 1
                     mine.append((time.perf_counter() - t0) * 1000)
                 else:
                     bad += 1
                     if len(samples) < 5:
-                        samples.append(f"{resp.status} {payload[:200]!r}")
+                        samples.append(failure)
             conn.close()
             with lock:
                 lat.extend(mine)
@@ -215,7 +271,7 @@ class Command(BaseCommand):
 
         url = os.environ["DATABASE_URL"].replace("postgres://", "postgresql://", 1)
         items = setup["items"]
-        counts = {"ok": 0}
+        counts = {"ok": 0, "postgres_cpu": 0.0}
         lock = threading.Lock()
         seconds = min(opts["seconds"], 10)
         stop_at = time.monotonic() + seconds
@@ -223,6 +279,8 @@ class Command(BaseCommand):
 
         def worker():
             conn = psycopg.connect(url)
+            backend = [conn.info.backend_pid]
+            cpu_start = _cpu_seconds(backend)
             ok = 0
             while time.monotonic() < stop_at:
                 number = uuid.uuid4().hex[:16]
@@ -270,18 +328,26 @@ class Command(BaseCommand):
                                     " VALUES (%s, %s, %s, %s, 'pending_payment', 'B1', '', 1999, 0, 0, 1999, now())",
                                     [order_id, it["merchant_id"], so, f"{number}-{so}"])
                     cur.execute("INSERT INTO payments_payment (order_id, gateway, amount_minor, currency, status, gateway_reference,"
-                                " created_at, updated_at) VALUES (%s, 'sandbox', 5997, 'CNY', 'pending', '', now(), now())", [order_id])
+                                " action_url, capture_policy, authorized_minor, captured_minor, refunded_minor, created_at, updated_at)"
+                                " VALUES (%s, '', 5997, 'CNY', 'pending', '', '', 'immediate', 0, 0, 0, now(), now()) RETURNING id",
+                                [order_id])
+                    payment_id = cur.fetchone()[0]
+                    cur.execute("INSERT INTO payments_paymentevent (payment_id, from_status, to_status, amount_minor, gateway_event_id,"
+                                " reason, at) VALUES (%s, '', 'pending', 5997, '', 'checkout', now())", [payment_id])
                     cur.execute("INSERT INTO core_outboxevent (topic, aggregate_type, aggregate_id, schema_name, payload, status, attempts,"
                                 " last_error, created_at, available_at) VALUES ('bench.raw', 'order', %s, 'public', '{}', 'delivered', 0, '',"
                                 " now(), now())", [str(order_id)])
                 ok += 1
+            cpu = _cpu_delta(cpu_start, _cpu_seconds(backend))
             conn.close()
             with lock:
                 counts["ok"] += ok
+                counts["postgres_cpu"] += cpu
 
         threads = [threading.Thread(target=worker) for _ in range(opts["clients"])]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        return {"ok": counts["ok"], "elapsed": time.monotonic() - start}
+        return {"ok": counts["ok"], "elapsed": time.monotonic() - start,
+                "postgres_cpu_ms": round(1000 * counts["postgres_cpu"] / max(counts["ok"], 1), 1)}
