@@ -24,10 +24,9 @@ from payments.gateways import LABELS, gateway_get
 from payments.gateways import sandbox as sbx
 from payments.gateways.base import NotificationRejected
 from payments.models import GatewayEvent, Payment
-from payments.selectors import refunds_for_suborder, refunds_list_for_merchant
+from payments.selectors import refunds_list_for_merchant
 from payments.services import RefundLineRequest, notification_receive, payment_start, refund_create, refund_retry
 from permissions.decorators import require_capability
-from permissions.selectors import user_can
 
 log = logging.getLogger("mallard.payments")
 
@@ -197,18 +196,6 @@ def merchant_payments(request):
                                                               "statuses": RefundStatus.choices})
 
 
-def suborder_money(request, suborder) -> dict:
-    """Context for the money part of a suborder page: payment, refunds, what may still be refunded per line."""
-    from payments.selectors import suborder_money_summary
-
-    merchant = current_merchant()
-    with in_public_schema():
-        summary = suborder_money_summary(merchant_id=merchant.pk, suborder_id=suborder.pk)
-    summary["can_refund"] = user_can(user=request.user, merchant=merchant, capability="refunds.create")
-    summary["can_view_payments"] = user_can(user=request.user, merchant=merchant, capability="payments.view")
-    return summary
-
-
 def _int(value, default=0) -> int:
     text = (value or "").strip()
     if not text:
@@ -270,10 +257,3 @@ def refund_retry_view(request, refund_id: int):
         except DomainError as err:
             messages.error(request, err.message)
     return redirect(reverse("suborders-detail", args=[refund.suborder_id]))
-
-
-def refunds_for_suborder_page(merchant_id: int, suborder_id: int):
-    with in_public_schema():
-        return list(refunds_for_suborder(merchant_id=merchant_id, suborder_id=suborder_id))
-
-

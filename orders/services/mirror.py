@@ -19,11 +19,6 @@ def mirror_apply_snapshot(snapshot: dict) -> bool:
                                               version__lt=snapshot["version"]).update(version=snapshot["version"], **fields))
 
 
-def mirror_status_set(*, merchant_id: int, suborder_id: int, status: str, at) -> None:
-    """Kept for callers of the old API; prefer publishing a full snapshot."""
-    SubOrderMirror.objects.filter(merchant_id=merchant_id, suborder_id=suborder_id).update(status=status, updated_at=at)
-
-
 @platform_only
 def mirror_reconcile(*, repair: bool = False) -> list[dict]:
     """Compare every suborder with its mirror row, merchant by merchant; with repair=True, rewrite the

@@ -199,9 +199,11 @@ def refund_create(*, actor, merchant_id: int, suborder_id: int, lines: list[Refu
 
 @platform_only
 def refund_for_suborder_lines(*, merchant_id: int, suborder_id: int, lines: list[tuple[int, int]], reason: str,
-                              shipping_minor: int = 0, restock: bool = False, actor=None) -> Refund | None:
+                              shipping_minor: int | None = 0, restock: bool = False, actor=None,
+                              idempotency_key: str = "") -> Refund | None:
     """For the suborder lifecycle: refund refused or cancelled lines of a paid suborder, given as
-    (variant_id, quantity). Nothing to refund (unpaid order) returns None."""
+    (variant_id, quantity); shipping_minor=None refunds the suborder's whole shipping. Nothing to refund
+    (unpaid order) returns None; a repeated idempotency key returns the first refund."""
     mirror = SubOrderMirror.objects.filter(merchant_id=merchant_id, suborder_id=suborder_id).first()
     if mirror is None or not Payment.objects.filter(order_id=mirror.order_id, status__in=PAID).exists():
         return None
@@ -209,7 +211,8 @@ def refund_for_suborder_lines(*, merchant_id: int, suborder_id: int, lines: list
                       .values_list("variant_id", "pk"))
     requests = [RefundLineRequest(order_line_id=by_variant[v], quantity=q) for v, q in lines if v in by_variant and q > 0]
     refund, _created = refund_create(actor=actor, merchant_id=merchant_id, suborder_id=suborder_id, lines=requests,
-                                     shipping_minor=shipping_minor, reason=reason, restock=restock, system=True)
+                                     shipping_minor=mirror.shipping_minor if shipping_minor is None else shipping_minor,
+                                     reason=reason, restock=restock, system=True, idempotency_key=idempotency_key)
     return refund
 
 
