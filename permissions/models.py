@@ -74,9 +74,18 @@ class ApiToken(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Who changed what, when, from what to what. Append-only; `schema_name` says whose books."""
+    """Who changed what, when, from where, from what to what. Append-only in the database (a trigger
+    refuses UPDATE except the one-time sealing, and DELETE/TRUNCATE). `schema_name` says whose books;
+    each schema's rows form a hash chain in `seq` order (sealed after commit by
+    `permissions.audit.audit_seal`), so an edited, deleted or reordered row is detectable.
+    """
 
-    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT)  # deactivate, never delete
+    actor_email = models.CharField(max_length=254, blank=True, default="")
+    role = models.CharField(max_length=120, blank=True, default="")  # the actor's roles there, or "operator"
+    via = models.CharField(max_length=40, blank=True, default="")  # web, api, token:<prefix>, task, system
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, default="")
     schema_name = models.CharField(max_length=63)
     entity = models.CharField(max_length=60)
     entity_id = models.CharField(max_length=64)
@@ -84,6 +93,25 @@ class AuditEntry(models.Model):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     at = models.DateTimeField(default=timezone.now)
+    seq = models.BigIntegerField(null=True, blank=True)  # position in its schema's chain, set when sealed
+    prev_hash = models.CharField(max_length=64, blank=True, default="")
+    hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
-        indexes = [models.Index(fields=["schema_name", "entity", "entity_id"])]
+        indexes = [
+            models.Index(fields=["schema_name", "entity", "entity_id"]),
+            models.Index(fields=["schema_name", "-at", "-id"], name="audit_schema_at_idx"),
+            models.Index(fields=["-at", "-id"], name="audit_at_idx"),
+            models.Index(fields=["id"], name="audit_unsealed_idx", condition=models.Q(hash="")),
+        ]
+        constraints = [models.UniqueConstraint(fields=["schema_name", "seq"], name="audit_seq_once_per_schema")]
+
+
+class AuditChainHead(models.Model):
+    """The newest sealed link of each schema's audit chain: without it, deleting the last rows
+    of a chain would leave a shorter chain that still verifies."""
+
+    schema_name = models.CharField(max_length=63, primary_key=True)
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField(default=timezone.now)

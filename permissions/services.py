@@ -7,8 +7,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import ValidationFailed
-from core.tenancy import current_schema, in_public_schema
-from permissions.models import ApiToken, AuditEntry, Membership, User
+from core.tenancy import in_public_schema
+from permissions.audit import audit_record  # noqa: F401  (re-exported: services call permissions.services.audit_record)
+from permissions.models import ApiToken, Membership, User
 from permissions.roles import ALL_ROLES
 
 TOKEN_PREFIX = "mlt_"
@@ -59,12 +60,3 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
 def api_token_revoke(*, token: ApiToken) -> None:
     with in_public_schema():
         ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-
-
-def audit_record(*, actor, entity: str, entity_id, action: str, before=None, after=None, schema_name: str | None = None) -> AuditEntry:
-    schema = schema_name or current_schema()
-    with in_public_schema():
-        return AuditEntry.objects.create(
-            actor=actor if (actor is not None and getattr(actor, "pk", None)) else None,
-            schema_name=schema, entity=entity, entity_id=str(entity_id), action=action, before=before, after=after,
-        )

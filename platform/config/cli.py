@@ -185,6 +185,11 @@ def cmd_ledger(args) -> int:
     return _manage("ledger_check", check=False)
 
 
+def cmd_audit(args) -> int:
+    _db()
+    return _manage("audit_verify", *args.rest, check=False)
+
+
 def cmd_bench(args) -> int:
     _db()
     return _manage(f"bench_{args.what}", *args.rest, check=False)
@@ -220,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("ledger", help="money ledger: `ledger check` verifies its invariants for every paid order")
     p.add_argument("action", choices=["check"])
     p.set_defaults(func=cmd_ledger)
+    p = sub.add_parser("audit", help="audit trail: `audit verify` checks every merchant's hash chain")
+    p.add_argument("action", choices=["verify"])
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_audit)
     p = sub.add_parser("bench", help="benchmarks: stock, checkout, merchant, dashboard")
     p.add_argument("what", choices=["stock", "checkout", "merchant", "dashboard"])
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -62,6 +62,7 @@ TENANT_MULTIPROCESSING_MAX_PROCESSES = int(env("MALLARD_MIGRATE_PROCESSES", "4")
 
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
+    "permissions.middleware.AuditContextMiddleware",
     "tenants.middleware.MerchantRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -168,6 +169,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-stock-reservations": {"task": "catalog.tasks.expire_reservations_all", "schedule": 60.0},
     "payments-sweep": {"task": "payments.tasks.payments_sweep", "schedule": 300.0},
     "lifecycle-sweep": {"task": "orders.tasks.lifecycle_sweep", "schedule": 60.0},
+    "audit-seal": {"task": "permissions.tasks.audit_seal_pending", "schedule": 60.0},
 }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
