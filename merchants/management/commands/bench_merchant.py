@@ -14,7 +14,6 @@ from django.db import connection, transaction
 
 from core.models import OutboxEvent
 from merchants.services import merchant_create
-from permissions.models import AuditEntry
 from tenants.models import Domain, Merchant
 
 
@@ -82,7 +81,6 @@ class Command(BaseCommand):
                 for m in merchants:
                     cur.execute(f'DROP SCHEMA IF EXISTS "{m.schema_name}" CASCADE')
             OutboxEvent.objects.filter(aggregate_type="merchant", aggregate_id__in=[str(i) for i in ids]).delete()
-            AuditEntry.objects.filter(entity="merchant", entity_id__in=[str(i) for i in ids]).delete()
             Domain.objects.filter(tenant_id__in=ids).delete()
             Merchant.objects.filter(pk__in=ids).delete()
 
