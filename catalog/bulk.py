@@ -42,6 +42,8 @@ from catalog.services import (
     _sku,
 )
 from core.errors import NotFound, ValidationFailed
+from core.exports import export_csv_chunks as core_export_csv_chunks
+from core.exports import export_xlsx as core_export_xlsx
 from core.money import Money
 from core.outbox import outbox_emit
 from core.tenancy import current_merchant, current_schema, merchant_only, side_connection
@@ -665,36 +667,11 @@ def export_rows() -> Iterator[list]:
         last = batch[-1].pk
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def export_csv_chunks(rows: Iterable[list]) -> Iterator[str]:
-    """CSV text in chunks for a StreamingHttpResponse; starts with a BOM so Excel reads UTF-8."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff"
-    buf = []
-    for row in rows:
-        buf.append(writer.writerow(row))
-        if len(buf) >= 500:
-            yield "".join(buf)
-            buf = []
-    if buf:
-        yield "".join(buf)
-
-
 def export_xlsx(rows: Iterable[list], target) -> None:
-    """Write rows into an XLSX at `target` (path or binary file) with openpyxl's write-only mode."""
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("catalog")
-    for row in rows:
-        ws.append(row)
-    wb.save(target)
+    core_export_xlsx(rows, target, sheet="catalog")
 
 
+export_csv_chunks = core_export_csv_chunks  # formula-safe CSV, shared by every export
 
 # ---------------------------------------------------------------- import jobs (upload → preview → apply → progress)
 #

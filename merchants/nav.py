@@ -15,6 +15,7 @@ DASHBOARD_NAV: list[tuple] = [
     (_("New order"), "drafts-list", "orders.create"),
     (_("Payments"), "payments-merchant", "payments.view"),
     (_("Shipping"), "shipping-rules", "shipping.edit"),
+    (_("Audit trail"), "audit", "audit.view"),
     (_("API tokens"), "account-tokens", "tokens.manage"),
 ]
 

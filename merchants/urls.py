@@ -11,4 +11,5 @@ urlpatterns = [
     path("shipping/", include("fulfillment.urls")),
     path("documents/", include("fulfillment.document_urls")),
     path("payments/", include("payments.merchant_urls")),
+    path("audit/", include("permissions.audit_urls")),
 ]

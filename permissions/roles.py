@@ -32,6 +32,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "shipping.edit": frozenset({Role.OWNER, Role.MANAGER}),
     "staff.manage": frozenset({Role.OWNER}),
     "tokens.manage": frozenset({Role.OWNER, Role.MANAGER}),
+    "audit.view": frozenset({Role.OWNER, Role.MANAGER}),  # search and export the store's audit trail
 }
 
 

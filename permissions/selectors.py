@@ -53,3 +53,85 @@ def api_token_get_for_user(*, user, token_id) -> ApiToken:
     if token is None:
         raise NotFound(_("No such API token."), field="token")
     return token
+
+
+# --- the audit trail ---------------------------------------------------------------------------------
+
+AUDIT_PAGE = 50
+
+
+def audit_filters_parse(params) -> tuple[dict, dict[str, str]]:
+    """The audit search's filters from query parameters: (filters, {field: problem}). Bounded text,
+    dates as YYYY-MM-DD; a bad value is reported and left out, never a 500."""
+    from datetime import date, datetime, time
+
+    from django.utils import timezone as tz
+
+    out: dict = {}
+    problems: dict[str, str] = {}
+    for key, limit in (("entity", 60), ("entity_id", 64), ("action", 60), ("actor", 254), ("merchant", 63)):
+        value = (params.get(key) or "").strip()
+        if "\x00" in value or len(value) > limit:
+            problems[key] = _("Too long or not text.")
+        elif value:
+            out[key] = value
+    for key in ("date_from", "date_to"):
+        value = (params.get(key) or "").strip()
+        if not value:
+            continue
+        try:
+            day = date.fromisoformat(value) if len(value) == 10 and value.isascii() else None
+        except ValueError:
+            day = None
+        if day is None:
+            problems[key] = _("Enter a date as YYYY-MM-DD.")
+            continue
+        bound = datetime.combine(day, time.min if key == "date_from" else time.max)
+        out[key] = tz.make_aware(bound, tz.get_current_timezone())
+    before = (params.get("before") or "").strip()
+    if before:
+        if before.isascii() and before.isdigit() and len(before) < 19:
+            out["before"] = int(before)
+        else:
+            problems["before"] = _("Not a page marker.")
+    return out, problems
+
+
+def audit_entries_for_actor(*, actor, merchant=None, filters: dict, limit: int | None = AUDIT_PAGE):
+    """Audit rows newest first. On a merchant host only that merchant's books (capability audit.view);
+    operators (is_staff) search every schema, optionally one (`merchant` filter = its schema name)."""
+    from core.errors import PermissionDenied
+    from permissions.models import AuditEntry
+
+    qs = AuditEntry.objects.all()
+    if merchant is not None:
+        if not user_can(user=actor, merchant=merchant, capability="audit.view"):
+            raise PermissionDenied(_("Your role does not allow %(capability)s.") % {"capability": "audit.view"})
+        qs = qs.filter(schema_name=merchant.schema_name)
+    elif not getattr(actor, "is_staff", False):
+        raise PermissionDenied(_("Only the platform's operators search every store's audit trail."))
+    elif filters.get("merchant"):
+        qs = qs.filter(schema_name=filters["merchant"])
+    if filters.get("entity"):
+        qs = qs.filter(entity=filters["entity"])
+    if filters.get("entity_id"):
+        qs = qs.filter(entity_id=filters["entity_id"])
+    if filters.get("action"):
+        qs = qs.filter(action=filters["action"])
+    if filters.get("actor"):
+        qs = qs.filter(actor_email__istartswith=filters["actor"])
+    if filters.get("date_from"):
+        qs = qs.filter(at__gte=filters["date_from"])
+    if filters.get("date_to"):
+        qs = qs.filter(at__lte=filters["date_to"])
+    if filters.get("before"):
+        qs = qs.filter(id__lt=filters["before"])
+    qs = qs.order_by("-id")
+    return qs[:limit] if limit else qs
+
+
+def audit_changes(entry) -> list[tuple[str, object, object]]:
+    """(field, before, after) for each field an audit row records, for people to read."""
+    before = entry.before if isinstance(entry.before, dict) else ({} if entry.before is None else {"": entry.before})
+    after = entry.after if isinstance(entry.after, dict) else ({} if entry.after is None else {"": entry.after})
+    return [(k, before.get(k), after.get(k)) for k in sorted(before.keys() | after.keys())]

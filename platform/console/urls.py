@@ -2,6 +2,7 @@
 from django.urls import path
 
 from console import parcels, views
+from permissions import audit_views
 
 urlpatterns = [
     path("", views.console_home, name="console-home"),
@@ -13,4 +14,6 @@ urlpatterns = [
     path("payments/<int:payment_id>/", views.console_payment_detail, name="console-payment"),
     path("payments/<int:payment_id>/refund/", views.console_payment_refund, name="console-payment-refund"),
     path("parcels/", parcels.console_parcels, name="console-parcels"),
+    path("audit/", audit_views.console_audit, name="console-audit"),
+    path("audit/export.csv", audit_views.console_audit_export, name="console-audit-export"),
 ]

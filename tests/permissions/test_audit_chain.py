@@ -125,3 +125,68 @@ def test_sign_in_and_failed_sign_in_are_audited_in_the_hosts_books(mall, client_
                 .values_list("action", "actor_email", "schema_name", "role"))
     assert rows == [("login_failed", "", mall.acme.schema_name, ""),
                     ("login", "warehouse@acme.test", mall.acme.schema_name, "warehouse")]
+
+
+# --- the pages: owners and managers search their store's books, operators every store's --------------
+
+def _shipping_rule_audited(mall, client_at, merchant_key="acme", name="Audited rule"):
+    merchant = getattr(mall, merchant_key)
+    c = client_at(merchant, mall.users[f"{merchant_key}:owner"])
+    assert c.post("/shipping/", {"name": name, "regions": "SH", "flat": "5", "per_kg": "", "free_over": ""}).status_code == 302
+    return AuditEntry.objects.filter(schema_name=merchant.schema_name, entity="shipping_rule", action="create").latest("id")
+
+
+@pytest.mark.parametrize("role, status", [("owner", 200), ("manager", 200), ("customer_service", 403),
+                                          ("finance", 403), ("warehouse", 403)])
+def test_the_store_audit_page_follows_the_role_matrix(mall, client_at, role, status):
+    entry = _shipping_rule_audited(mall, client_at)
+    resp = client_at(mall.acme, mall.users[f"acme:{role}"]).get("/audit/", {"entity": "shipping_rule", "entity_id": entry.entity_id})
+    assert resp.status_code == status
+    if status == 200:
+        body = resp.content.decode()
+        assert body.count('data-testid="audit-row"') == 1 and "owner@acme.test" in body and "Audited rule" in body
+    export = client_at(mall.acme, mall.users[f"acme:{role}"]).get("/audit/export.csv", {"entity_id": entry.entity_id,
+                                                                                        "entity": "shipping_rule"})
+    assert export.status_code == status
+
+
+def test_a_store_never_sees_another_stores_audit_rows(mall, client_at):
+    globex_entry = _shipping_rule_audited(mall, client_at, "globex", name="Globex secret rule")
+    c = client_at(mall.acme, mall.users["acme:owner"])
+    body = c.get("/audit/", {"entity": "shipping_rule", "entity_id": globex_entry.entity_id}).content.decode()
+    assert "Globex secret rule" not in body and 'data-testid="audit-row"' not in body
+    csv_text = b"".join(c.get("/audit/export.csv").streaming_content).decode()
+    assert "Globex secret rule" not in csv_text and mall.globex.schema_name not in csv_text
+    assert client_at(mall.globex, mall.users["acme:owner"]).get("/audit/").status_code == 403  # not a member there
+
+
+def test_bad_filters_are_named_and_change_nothing(mall, client_at):
+    c = client_at(mall.acme, mall.users["acme:owner"])
+    resp = c.get("/audit/", {"date_from": "2026-13-45", "entity": "x\x00"})
+    body = resp.content.decode()
+    assert resp.status_code == 400 and "date_from: Enter a date as YYYY-MM-DD." in body and "entity:" in body
+    assert c.get("/audit/export.csv", {"before": "²"}).status_code == 400
+
+
+def test_the_export_escapes_formulas_and_lists_each_changed_field(mall, client_at):
+    entry = _shipping_rule_audited(mall, client_at, name="=HYPERLINK(\"http://x\")")
+    c = client_at(mall.acme, mall.users["acme:owner"])
+    text = b"".join(c.get("/audit/export.csv", {"entity": "shipping_rule", "entity_id": entry.entity_id})
+                    .streaming_content).decode()
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+    fields = [line.split(",")[10] for line in text.splitlines()[1:]]
+    assert "name" in fields and "flat_minor" in fields
+
+
+def test_operators_search_every_store_and_others_may_not(mall, client_at):
+    acme = _shipping_rule_audited(mall, client_at, "acme", name="Acme op rule")
+    _shipping_rule_audited(mall, client_at, "globex", name="Globex op rule")
+    op = client_at(None, mall.users["operator"])
+    body = op.get("/console/audit/", {"entity": "shipping_rule"}).content.decode()
+    assert "Acme op rule" in body and "Globex op rule" in body
+    only = op.get("/console/audit/", {"merchant": mall.acme.schema_name, "entity": "shipping_rule"}).content.decode()
+    assert "Acme op rule" in only and "Globex op rule" not in only
+    assert acme.entity_id in b"".join(op.get("/console/audit/export.csv", {"merchant": mall.acme.schema_name})
+                                      .streaming_content).decode()
+    for user in ("acme:owner", "shopper"):
+        assert client_at(None, mall.users[user]).get("/console/audit/").status_code == 302  # to the admin login
