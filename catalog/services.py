@@ -23,7 +23,7 @@ from catalog.models import Category, Product, StockLevel, StockMovement, StockRe
 from core.errors import Conflict, NotFound, OutOfStock, ValidationFailed
 from core.money import exponent
 from core.outbox import outbox_emit
-from core.tenancy import merchant_only
+from core.tenancy import current_merchant, merchant_only
 
 MAX_QUANTITY = 1_000_000
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$")
@@ -126,15 +126,46 @@ def _emit_listing_changed(variant_ids) -> None:
 
 # ---------------------------------------------------------------- categories
 
+def _authorize(actor, capability: str) -> None:
+    """A person's or an integration's catalog and stock writes follow the role matrix; system work
+    (seeding, checkout's reservations, the sweeps) passes no actor."""
+    if actor is None:
+        return
+    from permissions.policy import authorize
+
+    authorize(actor, capability, merchant=current_merchant())
+
+
+def _audit(actor, entity: str, entity_id, action: str, before=None, after=None) -> None:
+    """One audit row for a person's or an integration's catalog/stock change (system work has none)."""
+    if actor is None:
+        return
+    from permissions.services import audit_record
+
+    audit_record(actor=actor, entity=entity, entity_id=entity_id, action=action, before=before, after=after)
+
+
+_PRODUCT_FIELDS = ("name", "description", "category_id", "status")
+_VARIANT_AUDITED = ("sku", "price_minor", "currency", "options", "name_suffix", "weight_g", "barcode", "image_url",
+                    "is_active", "low_stock_threshold")
+
+
+def _variant_fields(v: Variant) -> dict:
+    return {k: getattr(v, k) for k in _VARIANT_AUDITED}
+
+
 @merchant_only
 def category_create(*, name: str, parent_id: int | None = None, actor=None) -> Category:
+    _authorize(actor, "catalog.edit")
     name = _text(name, field="name", max_length=120, required=True)
     if parent_id is not None and not Category.objects.filter(pk=parent_id).exists():
         raise ValidationFailed(_("Unknown parent category %(id)s.") % {"id": parent_id}, field="parent_id")
     with transaction.atomic():
         if Category.objects.filter(name__iexact=name, parent_id=parent_id).exists():
             raise ValidationFailed(_("Category %(name)r already exists.") % {"name": name}, field="name")
-        return Category.objects.create(name=name, parent_id=parent_id)
+        category = Category.objects.create(name=name, parent_id=parent_id)
+        _audit(actor, "category", category.pk, "create", after={"name": name, "parent_id": parent_id})
+        return category
 
 
 @merchant_only
@@ -214,6 +245,7 @@ def _check_skus_free(skus: list[tuple[str, str]], *, exclude_ids: set[int] = fro
 def product_create(*, name: str, description: str = "", category_id: int | None = None, status: str = "active",
                    variants: list[dict] | None = None, actor=None) -> Product:
     """Create a product and its variants (dicts of Variant fields; sku and price_minor required)."""
+    _authorize(actor, "catalog.edit")
     name = _text(name, field="name", max_length=200, required=True)
     description = _text(description, field="description", max_length=20000)
     status = _status(status)
@@ -231,6 +263,9 @@ def product_create(*, name: str, description: str = "", category_id: int | None 
         except IntegrityError:  # a concurrent create took the SKU between our check and the insert
             raise ValidationFailed(_("A SKU of this product is already used by another variant."), field="variants") from None
         _emit_listing_changed([v.pk for v in created])
+        _audit(actor, "product", product.pk, "create", after={
+            **{k: getattr(product, k) for k in _PRODUCT_FIELDS},
+            "variants": {v.sku: {"price_minor": v.price_minor, "currency": v.currency} for v in created}})
     return product
 
 
@@ -239,10 +274,12 @@ def product_update(*, product_id: int, name: str | None = None, description: str
                    category_id: int | None | object = UNSET, status: str | None = None,
                    variants: list[dict] | None = None, actor=None) -> Product:
     """Change a product; `variants` items with an "id" update that variant, items without create one."""
+    _authorize(actor, "catalog.edit")
     with transaction.atomic():
         product = Product.objects.select_for_update().filter(pk=product_id).first()
         if product is None:
             raise NotFound(_("No product %(id)s.") % {"id": product_id}, field="product_id")
+        before = {k: getattr(product, k) for k in _PRODUCT_FIELDS}
         if name is not None:
             product.name = _text(name, field="name", max_length=200, required=True)
         if description is not None:
@@ -272,13 +309,22 @@ def product_update(*, product_id: int, name: str | None = None, description: str
                          + [(f["sku"], f"variants[{i}].sku") for i, f in creates],
                          exclude_ids={vid for _i, vid, f in updates if "sku" in f})
         now = timezone.now()
+        old = {v.pk: v for v in Variant.objects.filter(pk__in=[u[1] for u in updates])} if actor is not None else {}
+        after = {k: getattr(product, k) for k in _PRODUCT_FIELDS}
         for _i, vid, fields in sorted(updates, key=lambda u: u[1]):
             if fields:
                 Variant.objects.filter(pk=vid).update(updated_at=now, **fields)
+                if vid in old:  # each changed variant field, keyed by the variant's SKU before the change
+                    key = f"variants[{old[vid].sku}]"
+                    before[key] = {f: getattr(old[vid], f) for f in fields if f in _VARIANT_AUDITED}
+                    after[key] = {f: v for f, v in fields.items() if f in _VARIANT_AUDITED}
         if creates:
             new = Variant.objects.bulk_create([Variant(product=product, created_at=now, updated_at=now, **f) for _i, f in creates])
             touched += [v.pk for v in new]
+            for v in new:
+                after[f"variants[{v.sku}]"] = {"price_minor": v.price_minor, "currency": v.currency, "created": True}
         _emit_listing_changed(touched)
+        _audit(actor, "product", product.pk, "update", before=before, after=after)
     return product
 
 
@@ -286,6 +332,7 @@ def product_update(*, product_id: int, name: str | None = None, description: str
 def variant_create(*, product_id: int, sku: str, price_minor: int, currency: str = "CNY", options: dict | None = None,
                    name_suffix: str | None = None, weight_g: int = 0, barcode: str = "", image_url: str = "",
                    is_active: bool = True, low_stock_threshold: int = 5, actor=None) -> Variant:
+    _authorize(actor, "catalog.edit")
     data = {"sku": sku, "price_minor": price_minor, "currency": currency, "options": options or {}, "weight_g": weight_g,
             "barcode": barcode, "image_url": image_url, "is_active": is_active, "low_stock_threshold": low_stock_threshold}
     if name_suffix is not None:
@@ -301,6 +348,7 @@ def variant_create(*, product_id: int, sku: str, price_minor: int, currency: str
         except IntegrityError:
             raise ValidationFailed(_("SKU %(sku)s is already used by another variant.") % {"sku": fields["sku"]}, field="sku") from None
         _emit_listing_changed([variant.pk])
+        _audit(actor, "variant", variant.pk, "create", after={"product_id": product_id, **_variant_fields(variant)})
     return variant
 
 
@@ -308,6 +356,7 @@ def variant_create(*, product_id: int, sku: str, price_minor: int, currency: str
 def variant_update(*, variant_id: int, actor=None, **changes) -> Variant:
     """Change some of a variant's fields (sku, price_minor, currency, options, name_suffix, weight_g,
     barcode, image_url, is_active, low_stock_threshold)."""
+    _authorize(actor, "catalog.edit")
     fields = _clean_variant_fields(changes, prefix="", partial=True)
     fields.pop("id", None)
     with transaction.atomic():
@@ -316,11 +365,13 @@ def variant_update(*, variant_id: int, actor=None, **changes) -> Variant:
             raise NotFound(_("No variant %(id)s.") % {"id": variant_id}, field="variant_id")
         if "sku" in fields:
             _check_skus_free([(fields["sku"], "sku")], exclude_ids={variant.pk})
+        before = _variant_fields(variant)
         for key, value in fields.items():
             setattr(variant, key, value)
         variant.updated_at = timezone.now()
         variant.save()
         _emit_listing_changed([variant.pk])
+        _audit(actor, "variant", variant.pk, "update", before=before, after=_variant_fields(variant))
     return variant
 
 
@@ -329,6 +380,7 @@ def variant_update(*, variant_id: int, actor=None, **changes) -> Variant:
 @merchant_only
 def warehouse_create(*, code: str, name: str, address: str = "", region: str = "", priority: int = 100,
                      is_active: bool = True, actor=None) -> Warehouse:
+    _authorize(actor, "warehouse.edit")
     code = _text(code, field="code", max_length=32, required=True)
     if not WAREHOUSE_CODE_RE.match(code):
         raise ValidationFailed(_("Warehouse code may only contain letters, digits, _ and -."), field="code")
@@ -336,7 +388,9 @@ def warehouse_create(*, code: str, name: str, address: str = "", region: str = "
     with transaction.atomic():
         if Warehouse.objects.filter(code__iexact=code).exists():
             raise ValidationFailed(_("Warehouse code %(code)s is already used.") % {"code": code}, field="code")
-        return Warehouse.objects.create(code=code, **fields)
+        warehouse = Warehouse.objects.create(code=code, **fields)
+        _audit(actor, "warehouse", warehouse.pk, "create", after={"code": code, **fields})
+        return warehouse
 
 
 def _warehouse_fields(**raw) -> dict:
@@ -362,14 +416,17 @@ def _warehouse_fields(**raw) -> dict:
 @merchant_only
 def warehouse_update(*, warehouse_id: int, name: str | None = None, address: str | None = None, region: str | None = None,
                      priority: int | None = None, is_active: bool | None = None, actor=None) -> Warehouse:
+    _authorize(actor, "warehouse.edit")
     fields = _warehouse_fields(name=name, address=address, region=region, priority=priority, is_active=is_active)
     with transaction.atomic():
         warehouse = Warehouse.objects.select_for_update().filter(pk=warehouse_id).first()
         if warehouse is None:
             raise NotFound(_("No warehouse %(id)s.") % {"id": warehouse_id}, field="warehouse_id")
+        before = {key: getattr(warehouse, key) for key in fields}
         for key, value in fields.items():
             setattr(warehouse, key, value)
         warehouse.save()
+        _audit(actor, "warehouse", warehouse.pk, "update", before=before, after=fields)
         if "is_active" in fields:  # availability shown to shoppers sums active warehouses only
             _emit_listing_changed(StockLevel.objects.filter(warehouse=warehouse).values_list("variant_id", flat=True))
     return warehouse
@@ -522,6 +579,21 @@ def _apply_changes(changes: list[_Change], *, actor_id: int | None, create_missi
     return after
 
 
+def _audit_stock(actor, kind: str, changes: list[_Change], levels: dict) -> None:
+    """One audit row per stock write: each level's on-hand before → after, keyed variant:warehouse."""
+    if actor is None:
+        return
+    delta: dict[tuple[int, int], int] = {}
+    for c in changes:
+        delta[(c.variant_id, c.warehouse_id)] = delta.get((c.variant_id, c.warehouse_id), 0) + c.on_hand_delta
+    before = {f"{v}:{w}": levels[(v, w)].on_hand - d for (v, w), d in delta.items()}
+    after = {f"{v}:{w}": levels[(v, w)].on_hand for (v, w) in delta}
+    reason = " ".join(filter(None, (changes[0].reason, changes[0].reference)))
+    entity_id = f"{changes[0].variant_id}:{changes[0].warehouse_id}" if len(changes) == 1 else f"{len(changes)} levels"
+    _audit(actor, "stock", entity_id, str(kind), before={"on_hand": before},
+           after={"on_hand": after, **({"reason": reason} if reason else {})})
+
+
 def _single(kind: str, *, variant_id, warehouse_id, on_hand_delta: int, reserved_delta: int = 0, actor=None,
             reason: str = "", reference: str = "", create_missing: bool = False) -> LevelAfter:
     for name, value in (("variant_id", variant_id), ("warehouse_id", warehouse_id)):
@@ -536,13 +608,16 @@ def _single(kind: str, *, variant_id, warehouse_id, on_hand_delta: int, reserved
                 raise ValidationFailed(_("Unknown variant %(id)s.") % {"id": variant_id}, field="variant_id")
             if not Warehouse.objects.filter(pk=warehouse_id).exists():
                 raise ValidationFailed(_("Unknown warehouse %(id)s.") % {"id": warehouse_id}, field="warehouse_id")
-        return _apply_changes([change], actor_id=_actor_id(actor), create_missing=create_missing)[(variant_id, warehouse_id)]
+        after = _apply_changes([change], actor_id=_actor_id(actor), create_missing=create_missing)[(variant_id, warehouse_id)]
+        _audit_stock(actor, kind, [change], {(variant_id, warehouse_id): after})
+        return after
 
 
 @merchant_only
 def stock_receive(*, variant_id: int, warehouse_id: int, quantity: int, actor=None, reason: str = "",
                   reference: str = "") -> LevelAfter:
     """Goods arrived: on_hand += quantity."""
+    _authorize(actor, "stock.edit")
     quantity = validate_quantity(quantity, field="quantity")
     return _single(StockMovement.Kind.RECEIPT, variant_id=variant_id, warehouse_id=warehouse_id, on_hand_delta=quantity,
                    actor=actor, reason=reason, reference=reference, create_missing=True)
@@ -558,6 +633,7 @@ class ReceiveLine:
 @merchant_only
 def stock_receive_bulk(*, lines: list[ReceiveLine], actor=None, reason: str = "", reference: str = "") -> int:
     """Receive many lines in one transaction and a constant number of statements (imports, demo). Returns units."""
+    _authorize(actor, "stock.edit")
     changes = []
     for i, line in enumerate(lines):
         q = validate_quantity(line.quantity, field=f"lines[{i}].quantity")
@@ -572,7 +648,8 @@ def stock_receive_bulk(*, lines: list[ReceiveLine], actor=None, reason: str = ""
                 raise ValidationFailed(_("Unknown variant %(id)s.") % {"id": c.variant_id}, field=f"{c.field}.variant_id")
             if c.warehouse_id not in known_w:
                 raise ValidationFailed(_("Unknown warehouse %(id)s.") % {"id": c.warehouse_id}, field=f"{c.field}.warehouse_id")
-        _apply_changes(changes, actor_id=_actor_id(actor), create_missing=True)
+        levels = _apply_changes(changes, actor_id=_actor_id(actor), create_missing=True)
+        _audit_stock(actor, StockMovement.Kind.RECEIPT, changes, levels)
     return sum(c.on_hand_delta for c in changes)
 
 
@@ -580,6 +657,7 @@ def stock_receive_bulk(*, lines: list[ReceiveLine], actor=None, reason: str = ""
 def stock_return(*, variant_id: int, warehouse_id: int, quantity: int, actor=None, reason: str = "",
                  reference: str = "") -> LevelAfter:
     """Returned goods put back on the shelf: on_hand += quantity."""
+    _authorize(actor, "stock.edit")
     quantity = validate_quantity(quantity, field="quantity")
     return _single(StockMovement.Kind.RETURN, variant_id=variant_id, warehouse_id=warehouse_id, on_hand_delta=quantity,
                    actor=actor, reason=reason, reference=reference, create_missing=True)
@@ -588,6 +666,7 @@ def stock_return(*, variant_id: int, warehouse_id: int, quantity: int, actor=Non
 @merchant_only
 def stock_adjust(*, variant_id: int, warehouse_id: int, delta: int, actor=None, reason: str, reference: str = "") -> LevelAfter:
     """Correct on_hand by `delta` (damage, loss, found goods). Refused if it would cut into reserved stock."""
+    _authorize(actor, "stock.edit")
     delta = validate_quantity(delta, field="delta", allow_negative=True)
     if not (reason or "").strip():
         raise ValidationFailed(_("An adjustment needs a reason."), field="reason")
@@ -599,6 +678,7 @@ def stock_adjust(*, variant_id: int, warehouse_id: int, delta: int, actor=None, 
 def stock_stocktake(*, variant_id: int, warehouse_id: int, counted: int, actor, reason: str = "stocktake",
                     reference: str = "") -> LevelAfter:
     """Set on_hand to what was counted on the shelf (a stocktake movement with the difference)."""
+    _authorize(actor, "stock.edit")
     counted = validate_quantity(counted, field="counted", allow_zero=True)
     reason = _text(reason, field="reason", max_length=300) or "stocktake"
     with transaction.atomic():
@@ -614,7 +694,9 @@ def stock_stocktake(*, variant_id: int, warehouse_id: int, counted: int, actor, 
                 _("Counted %(c)s of SKU %(sku)s but %(r)s are reserved for orders; ship or release them first.")
                 % {"c": counted, "sku": level.variant.sku, "r": level.reserved}, field="counted")
         change = _Change(variant_id, warehouse_id, counted - level.on_hand, 0, StockMovement.Kind.STOCKTAKE, reason, reference)
-        return _apply_changes([change], actor_id=_actor_id(actor))[(variant_id, warehouse_id)]
+        after = _apply_changes([change], actor_id=_actor_id(actor))[(variant_id, warehouse_id)]
+        _audit_stock(actor, StockMovement.Kind.STOCKTAKE, [change], {(variant_id, warehouse_id): after})
+        return after
 
 
 # ---------------------------------------------------------------- reservations (the checkout hot path)

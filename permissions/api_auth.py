@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from rest_framework import authentication, exceptions, permissions
 
 from core.tenancy import current_merchant
+from permissions.audit import audit_context_set
 from permissions.selectors import api_token_authenticate, user_can
 
 
@@ -19,6 +20,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         token = api_token_authenticate(header[1])
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API token."))
+        audit_context_set(via=f"token:{token.prefix}")  # this request writes as this token
         return token.user, token
 
     def authenticate_header(self, request):

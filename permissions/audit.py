@@ -71,16 +71,29 @@ def _jsonable(value):
     return json.loads(json.dumps(value, default=str))
 
 
+def _diff(before, after):
+    """Keep only what changed; nested dicts (a variant's fields, a level per warehouse) are diffed too."""
+    if not (isinstance(before, dict) and isinstance(after, dict)):
+        return before, after
+    b_out, a_out = {}, {}
+    for k in before.keys() | after.keys():
+        b, a = before.get(k), after.get(k)
+        if b == a:
+            continue
+        b, a = _diff(b, a)
+        if k in before:
+            b_out[k] = b
+        if k in after:
+            a_out[k] = a
+    return b_out, a_out
+
+
 def audit_record(*, actor, entity: str, entity_id, action: str, before=None, after=None,
                  schema_name: str | None = None) -> AuditEntry:
     """One audit row for one write, in the caller's transaction. Only changed fields are kept when
     both sides are dicts (the diff); sealed into the chain after commit."""
     schema = schema_name or current_schema()
-    before, after = _jsonable(before), _jsonable(after)
-    if isinstance(before, dict) and isinstance(after, dict):
-        changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
-        before = {k: v for k, v in before.items() if k in changed}
-        after = {k: v for k, v in after.items() if k in changed}
+    before, after = _diff(_jsonable(before), _jsonable(after))
     ctx = audit_context()
     has_actor = actor is not None and getattr(actor, "pk", None)
     with in_public_schema():

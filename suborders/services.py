@@ -200,6 +200,12 @@ def _transition(*, so: SubOrder, lines: list[SubOrderLine], action: str, to: str
     if target in (S.CANCELLED, S.REFUSED) and current in HOLDS_RESERVATION:
         stock_release(owners=[ln.reservation_owner for ln in lines], reason=f"suborder {target}: {reason}"[:300], actor=actor)
     read_model_publish("suborder", _snapshot(so, lines))
+    if actor is not None:  # a person or an integration: the audit trail (system moves are in SubOrderEvent only)
+        from permissions.services import audit_record
+
+        audit_record(actor=actor, entity="suborder", entity_id=so.number, action=action,
+                     before={"status": current}, after={"status": target, "lines": changed or [],
+                                                        "reason": " ".join(filter(None, (reason_code, reason)))[:300]})
     payload = {"number": so.number, "order_id": so.order_id, "merchant_id": current_merchant().pk, "from": current,
                "to": target, "action": action, "lines": changed or [], "reason": reason[:300], "version": so.version}
     if target != current:
