@@ -1,5 +1,21 @@
-"""Shipping rules per merchant (merchant schema). Shipments and tracking come with their own issue."""
+"""Shipping rules, shipments and their tracking events (merchant schema)."""
+from datetime import UTC, datetime
+
 from django.db import models
+from django.db.models.functions import Coalesce
+
+# A parcel still on its way: neither delivered nor back with the sender (carriers.models.FINISHED_STATUSES).
+OPEN_PARCEL = models.Q(delivered_at__isnull=True) & ~models.Q(status__in=("delivered", "returned"))
+# The moment an exception counts from: any cutoff is after it, so "needs a look since < cutoff" is one range.
+EXCEPTION_SINCE = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def needs_look_since():
+    """Since when an open parcel needs a look: always for a carrier exception (EXCEPTION_SINCE), else its
+    newest scan (or its shipping, without one). Flagged = this is older than the stale cutoff; the partial
+    index `shipment_needs_look_idx` has exactly this expression, so the flagged parcels are one index range."""
+    return models.Case(models.When(status="exception", then=models.Value(EXCEPTION_SINCE)),
+                       default=Coalesce("last_event_at", "shipped_at"), output_field=models.DateTimeField())
 
 
 class ShippingRule(models.Model):
@@ -55,7 +71,10 @@ class Shipment(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["carrier", "tracking_number"], name="shipment_tracking_once")]
-        indexes = [models.Index(fields=["tracking_number"], name="shipment_tracking_idx")]
+        indexes = [models.Index(fields=["tracking_number"], name="shipment_tracking_idx"),
+                   # flagged parcels (fulfillment.selectors.shipments_flagged) and the suborder list's flagged filter
+                   models.Index(needs_look_since(), models.F("suborder_id"), name="shipment_needs_look_idx",
+                                condition=OPEN_PARCEL)]
 
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}"
@@ -85,8 +104,9 @@ class TrackingEvent(models.Model):
     at = models.DateTimeField()
     location = models.CharField(max_length=120, blank=True, default="")
     description = models.CharField(max_length=300, blank=True, default="")
-    source = models.CharField(max_length=20, default="manual")  # manual | webhook | kuaidi100 | csv
+    source = models.CharField(max_length=20, default="manual")  # manual | csv | webhook | kuaidi100 | shopper | system
     external_id = models.CharField(max_length=120, blank=True, default="")
+    recorded_by_id = models.BigIntegerField(null=True, blank=True)  # the staff member who entered it (manual, csv)
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

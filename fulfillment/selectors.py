@@ -1,13 +1,15 @@
-"""Reads of shipping rules: per merchant (dashboard) and across merchants in one statement (checkout)."""
+"""Reads of shipping rules (per merchant for the dashboard, across merchants in one statement for
+checkout), of a shipment's tracking events, and of the parcels that need a look."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection
 
 from core.tenancy import merchant_only
-from fulfillment.models import ShippingRule
+from fulfillment.models import OPEN_PARCEL, ShippingRule, needs_look_since
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -67,3 +69,40 @@ def shipments_for_order(*, order_id: int) -> dict[int, list]:
         sh.carrier_name, sh.track_link = (c.name, c.link(sh.tracking_number)) if c else (sh.carrier, "")
         out.setdefault(sh.suborder_id, []).append(sh)
     return out
+
+
+@merchant_only
+def shipments_flagged(*, now: datetime | None = None, stale_days: int | None = None):
+    """This store's parcels that need a look: still on their way with a carrier exception, or without a
+    scan for TRACKING_STALE_DAYS (counted from shipping when there was none). The one definition behind
+    the flagged parcels page and the suborder list's `flagged` filter; one range of the partial index
+    `shipment_needs_look_idx`. Ordered by `needs_look_since` (exceptions first, then the longest silent)
+    where the caller asks for it."""
+    from carriers.selectors import stale_cutoff
+    from fulfillment.models import Shipment
+
+    return (Shipment.objects.alias(needs_look_since=needs_look_since())
+            .filter(OPEN_PARCEL, needs_look_since__lt=stale_cutoff(now=now, stale_days=stale_days)))
+
+
+@merchant_only
+def shipment_get(*, shipment_id: int):
+    """One shipment of this store, or NotFound naming the shipment."""
+    from django.utils.translation import gettext as _
+
+    from core.errors import NotFound
+    from fulfillment.models import Shipment
+
+    shipment = Shipment.objects.filter(pk=shipment_id).first()
+    if shipment is None:
+        raise NotFound(_("No such shipment in this store."), field="shipment")
+    return shipment
+
+
+@merchant_only
+def tracking_events_for_shipment(*, shipment_id: int):
+    """A shipment's tracking events, oldest first (NotFound when the store has no such shipment)."""
+    from fulfillment.models import TrackingEvent
+
+    shipment_get(shipment_id=shipment_id)
+    return TrackingEvent.objects.filter(shipment_id=shipment_id).order_by("at", "id")

@@ -94,7 +94,8 @@ def tracking_event_record(*, shipment_id: int, kind: str, at: datetime | None = 
         if external_id and TrackingEvent.objects.filter(shipment=shipment, external_id=external_id[:120]).exists():
             return None
         event = TrackingEvent.objects.create(shipment=shipment, kind=kind, at=at, location=location[:120],
-                                             description=description[:300], source=source[:20], external_id=external_id[:120])
+                                             description=description[:300], source=source[:20], external_id=external_id[:120],
+                                             recorded_by_id=getattr(actor, "pk", None))
         if shipment.status != Shipment.Status.DELIVERED and (shipment.last_event_at is None or at >= shipment.last_event_at):
             shipment.status = EVENT_STATUS[kind]
             shipment.last_event_at = at

@@ -19,15 +19,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from carriers.selectors import (
-    FINISHED_STATUSES,
     FlaggedParcel,
     quiet_days,
-    stale_cutoff,
-    stale_q,
     tracking_index_get,
     transit_time_for,
 )
@@ -447,12 +445,14 @@ def tracking_index_publish(*, shipment: Shipment, new: bool = False) -> None:
 
 
 @merchant_only
-def shipment_tracking_event_apply(*, shipment_id: int, event: CarrierEvent) -> str:
+def shipment_tracking_event_apply(*, shipment_id: int, event: CarrierEvent, actor=None) -> str:
     """Record one carrier event (idempotent by its external id), revise the estimate when it is the
-    newest, and bring the index in step, all in one transaction under the shipment's lock."""
+    newest, and bring the index in step, all in one transaction under the shipment's lock. `actor`:
+    the staff member who entered it (fulfillment.tracking_entry); None for a carrier."""
     with transaction.atomic():
         recorded = tracking_event_record(shipment_id=shipment_id, kind=event.kind, at=event.at, location=event.location,
-                                         description=event.description, source=event.source, external_id=event.external_id)
+                                         description=event.description, source=event.source, external_id=event.external_id,
+                                         actor=actor)
         if recorded is None:
             return DUPLICATE
         shipment = Shipment.objects.get(pk=shipment_id)  # locked by tracking_event_record in this transaction
@@ -468,24 +468,24 @@ def shipment_tracking_event_apply(*, shipment_id: int, event: CarrierEvent) -> s
 @merchant_only
 def parcels_flagged_for_merchant(*, now: datetime | None = None, stale_days: int | None = None,
                                  limit: int = 500) -> list[FlaggedParcel]:
-    """This store's parcels still on their way with a carrier exception or no scan for TRACKING_STALE_DAYS."""
+    """This store's parcels still on their way with a carrier exception or no scan for TRACKING_STALE_DAYS
+    (fulfillment.selectors.shipments_flagged): exceptions first, then the longest silent."""
+    from fulfillment.selectors import shipments_flagged
+
     now = now or timezone.now()
     merchant = current_merchant()
     latest = TrackingEvent.objects.filter(shipment_id=OuterRef("pk")).order_by("-at", "-id")
-    rows = (Shipment.objects.exclude(status__in=FINISHED_STATUSES).filter(delivered_at__isnull=True)
-            .filter(Q(status=Shipment.Status.EXCEPTION) | stale_q(stale_cutoff(now=now, stale_days=stale_days)))
+    rows = (shipments_flagged(now=now, stale_days=stale_days)
             .annotate(latest_description=Subquery(latest.values("description")[:1]),
                       latest_location=Subquery(latest.values("location")[:1]))
-            .select_related("suborder").order_by("last_event_at", "shipped_at", "id")[:limit])
-    out = [FlaggedParcel(merchant_id=merchant.pk, merchant_name=merchant.name, suborder_id=s.suborder_id,
-                         suborder_number=s.suborder.number, shipment_id=s.pk, carrier=s.carrier,
-                         tracking_number=s.tracking_number, status=s.status,
-                         reason="exception" if s.status == Shipment.Status.EXCEPTION else "stale",
-                         shipped_at=s.shipped_at, last_event_at=s.last_event_at,
-                         last_event=(f"{s.latest_description} ({s.latest_location})" if s.latest_location
-                                     else s.latest_description or "")[:300],
-                         estimated_delivery_at=s.estimated_delivery_at,
-                         quiet_days=quiet_days(last_event_at=s.last_event_at, shipped_at=s.shipped_at, now=now))
-           for s in rows]
-    out.sort(key=lambda p: p.reason != "exception")  # stable: exceptions first, then the longest silent
-    return out
+            .select_related("suborder").order_by("needs_look_since", Coalesce("last_event_at", "shipped_at"), "id")[:limit])
+    return [FlaggedParcel(merchant_id=merchant.pk, merchant_name=merchant.name, suborder_id=s.suborder_id,
+                          suborder_number=s.suborder.number, shipment_id=s.pk, carrier=s.carrier,
+                          tracking_number=s.tracking_number, status=s.status,
+                          reason="exception" if s.status == Shipment.Status.EXCEPTION else "stale",
+                          shipped_at=s.shipped_at, last_event_at=s.last_event_at,
+                          last_event=(f"{s.latest_description} ({s.latest_location})" if s.latest_location
+                                      else s.latest_description or "")[:300],
+                          estimated_delivery_at=s.estimated_delivery_at,
+                          quiet_days=quiet_days(last_event_at=s.last_event_at, shipped_at=s.shipped_at, now=now))
+            for s in rows]

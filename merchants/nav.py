@@ -10,6 +10,7 @@ DASHBOARD_NAV: list[tuple] = [
     (_("Stock"), "catalog-stock", "stock.view"),
     (_("Import"), "catalog-import", "catalog.edit"),
     (_("Suborders"), "suborders-list", "suborders.view"),
+    (_("Flagged parcels"), "parcels-flagged", "suborders.view"),
     (_("Pick & pack"), "suborders-warehouse", "suborders.ship"),
     (_("Documents"), "documents", "suborders.ship"),
     (_("New order"), "drafts-list", "orders.create"),

@@ -10,6 +10,7 @@ urlpatterns = [
     path("drafts/", include("suborders.draft_urls")),
     path("shipping/", include("fulfillment.urls")),
     path("documents/", include("fulfillment.document_urls")),
+    path("parcels/", include("fulfillment.parcel_urls")),
     path("payments/", include("payments.merchant_urls")),
     path("audit/", include("permissions.audit_urls")),
 ]

@@ -87,7 +87,7 @@ class SubOrderListView(APIView):
                        OpenApiParameter("warehouse", int, description="Warehouse id."),
                        OpenApiParameter("carrier", str, description="Has a shipment with this carrier (sf, zto, yto, jd, ems, dhl, ups, fedex)."),
                        OpenApiParameter("late", bool, description="Missed its shipping deadline (true) or not (false)."),
-                       OpenApiParameter("flagged", bool, description="Flagged for attention (for now: late)."),
+                       OpenApiParameter("flagged", bool, description="Needs attention: late, or a parcel with a carrier exception or no scan for TRACKING_STALE_DAYS."),
                        OpenApiParameter("q", str, description="Order or suborder number (prefix), shopper name fragment, phone "
                                         "(digits, whole or the last 4 or more), tracking number, or SKU."),
                        OpenApiParameter("ordering", str, enum=["-created", "created", "-total", "total", "-status", "status"],

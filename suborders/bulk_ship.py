@@ -3,8 +3,6 @@ checked first and shown in a preview with its problem; nothing is written until 
 and then only the good rows ship (each in its own transaction, re-checked)."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 from django.contrib import messages
@@ -12,44 +10,17 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from core.spreadsheets import MAX_ROWS, table_rows_parse
 from fulfillment.carriers import carrier_get
 from permissions.decorators import require_capability
 from suborders.models import SubOrder
 
-MAX_ROWS = 2000
-MAX_BYTES = 2_000_000
 HEADERS = ("suborder", "carrier", "tracking_number")
 
 
 def parse_rows(name: str, data: bytes) -> list[dict]:
     """Rows as dicts with the three columns (header row required), from CSV (UTF-8) or XLSX."""
-    if len(data) > MAX_BYTES:
-        raise DomainError(_("The file is larger than 2 MB."), field="file")
-    if name.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            ws = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
-            table = [["" if c is None else str(c).strip() for c in row] for row in ws.iter_rows(values_only=True)]
-        except Exception:  # noqa: BLE001 - any unreadable workbook is the user's file, not our bug
-            raise DomainError(_("This is not a readable XLSX file."), field="file") from None
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise DomainError(_("The CSV must be UTF-8."), field="file") from None
-        table = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
-    table = [r for r in table if any(r)]
-    if not table:
-        raise DomainError(_("The file is empty."), field="file")
-    header = [h.lower() for h in table[0]]
-    missing = [h for h in HEADERS if h not in header]
-    if missing:
-        raise DomainError(_("Missing column(s): %(cols)s.") % {"cols": ", ".join(missing)}, field="file")
-    if len(table) - 1 > MAX_ROWS:
-        raise DomainError(_("At most %(n)s rows per file.") % {"n": MAX_ROWS}, field="file")
-    idx = {h: header.index(h) for h in HEADERS}
-    return [{h: (row[idx[h]] if idx[h] < len(row) else "") for h in HEADERS} for row in table[1:]]
+    return table_rows_parse(name, data, required=HEADERS, max_rows=MAX_ROWS)
 
 
 def check_rows(rows: list[dict]) -> list[dict]:

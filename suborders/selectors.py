@@ -55,7 +55,7 @@ class SubOrderListFilters:
     warehouse_id: int | None = None
     carrier: str | None = None
     late: bool | None = None
-    flagged: bool | None = None  # for now: the suborder is late
+    flagged: bool | None = None  # late, or a parcel of it needs a look (fulfillment.selectors.shipments_flagged)
     q: str = ""
     ordering: str = "-created"
     after: tuple | None = None  # from the cursor: the sort key values and id of the last row shown
@@ -334,9 +334,27 @@ def _filtered(f: SubOrderListFilters):
         qs = qs.filter(Exists(Shipment.objects.filter(suborder_id=OuterRef("pk"), carrier=f.carrier)))
     if f.late is not None:
         qs = qs.filter(is_late=f.late)
-    if f.flagged is not None:
-        qs = qs.filter(is_late=f.flagged)
+    if f.flagged is False:  # flagged=True is two branches of the page's UNION: see _flagged_branches
+        qs = qs.filter(is_late=False).exclude(pk__in=_flagged_parcels())
     return qs
+
+
+def _flagged_parcels():
+    """The suborder ids of this store's parcels that need a look (carrier exception, or no scan for
+    TRACKING_STALE_DAYS): one range of the shipments' partial index `shipment_needs_look_idx`."""
+    from fulfillment.selectors import shipments_flagged
+
+    return shipments_flagged().values("suborder_id")
+
+
+def _flagged_branches(base, f: SubOrderListFilters) -> list:
+    """flagged=true means "late, or a parcel needs a look" (docs/decisions.md): two branches, each found
+    through its own index (the late suborders' partial index; the flagged parcels' index, then their
+    suborders by id), never one OR across tables, which PostgreSQL could only check row by row while
+    walking the whole list. Without the filter: the base alone, so the unfiltered list is unchanged."""
+    if f.flagged is not True:
+        return [base]
+    return [base.filter(is_late=True), base.filter(pk__in=_flagged_parcels())]
 
 
 @merchant_only
@@ -356,16 +374,17 @@ def suborder_list_for_merchant(*, filters: SubOrderListFilters | None = None) ->
         return SubOrderPage(rows=[], next_cursor=None, searched=tuple(kinds))
     # The ids of the page first, then its rows: finding them often needs only indexes (the keyset
     # order, the SKU and carrier probes), and only the n rows shown are read from the table.
-    if not branches:
-        ids = base.order_by(*order).values("pk")[:n]
-    else:
-        # each search branch takes its own first n ids in the page's order; the union's first n are the page
-        parts = []
+    # Each branch (flagged: late / a parcel needs a look; search: one per kind) takes its own first n ids
+    # in the page's order; the union's first n are the page.
+    parts = []
+    for start in _flagged_branches(base, f):
+        if not branches:
+            parts.append(start.order_by(*order).values("pk")[:n])
         for kind in branches:
-            part = (base.alias(phone_digits_reversed=_phone_digits_reversed()) if kind == "phone" else
-                    base.alias(name_doubled=_name_doubled()) if kind == "name" else base)
+            part = (start.alias(phone_digits_reversed=_phone_digits_reversed()) if kind == "phone" else
+                    start.alias(name_doubled=_name_doubled()) if kind == "name" else start)
             parts.append(part.filter(_search_predicate(kind, f.q)).order_by(*order).values("pk")[:n])
-        ids = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
+    ids = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
     rows = list(SubOrder.objects.filter(pk__in=ids).order_by(*order)[:n])
     next_cursor = _cursor_encode(rows[f.limit - 1], f.ordering) if len(rows) > f.limit else None
     return SubOrderPage(rows=rows[:f.limit], next_cursor=next_cursor, searched=tuple(kinds))

@@ -89,8 +89,13 @@ def suborder_detail(request, suborder_id: int):
     for sh in shipments:
         c = carrier_get(sh.carrier)
         sh.carrier_name, sh.track_link = (c.name, c.link(sh.tracking_number)) if c else (sh.carrier, "")
+    from django.utils import timezone
+
+    from fulfillment.tracking_entry import KINDS
+
     return render(request, "suborders/suborder_detail.html", {
         "so": so, "lines": lines, "events": events, "money": money, "idempotency_key": uuid.uuid4().hex,
         "shipments": shipments, "can_print": user_can(user=request.user, merchant=merchant, capability="suborders.ship"),
+        "tracking_kinds": KINDS.items(), "now_local": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
         "actions": suborder_actions_for(so=so, lines=lines, user=request.user, merchant=merchant),
         "reasons": [(k, v) for k, v in REASONS.items() if k != "not_accepted_in_time"], "carriers": CARRIERS.values()})

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("catalog.api_urls")),
     path("", include("payments.merchant_api_urls")),
     path("", include("suborders.api_urls")),
+    path("", include("fulfillment.api_urls")),
 ]
