@@ -386,3 +386,14 @@ def test_flagged_parcels_page_lists_exceptions_first_then_the_longest_silent(mal
     assert client_at(mall.acme, mall.users["globex:owner"]).get("/parcels/").status_code == 403
     nav = client_at(mall.acme, mall.users["acme:finance"]).get("/suborders/").content.decode()
     assert 'href="/parcels/"' in nav
+
+
+def test_openapi_schema_documents_the_tracking_events_endpoint_with_an_example(mall, client_at):
+    resp = client_at(mall.acme, mall.users["acme:owner"]).get("/api/v1/schema/", {"format": "json"})
+    assert resp.status_code == 200
+    schema = json.loads(resp.content)
+    op = schema["paths"]["/api/v1/shipments/{shipment_id}/tracking-events/"]
+    assert set(op) >= {"get", "post"}
+    assert any(p["name"] == "Idempotency-Key" and p["required"] for p in op["post"]["parameters"])
+    examples = op["post"]["requestBody"]["content"]["application/json"]["examples"]
+    assert any(e["value"]["kind"] == "delivered" for e in examples.values())
