@@ -16,6 +16,8 @@ DASHBOARD_NAV: list[tuple] = [
     (_("New order"), "drafts-list", "orders.create"),
     (_("Payments"), "payments-merchant", "payments.view"),
     (_("Shipping"), "shipping-rules", "shipping.edit"),
+    (_("Staff"), "staff", "staff.manage"),
+    (_("Roles"), "role-matrix", "dashboard.view"),
     (_("Audit trail"), "audit", "audit.view"),
     (_("API tokens"), "account-tokens", "tokens.manage"),
 ]

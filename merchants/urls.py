@@ -13,4 +13,5 @@ urlpatterns = [
     path("parcels/", include("fulfillment.parcel_urls")),
     path("payments/", include("payments.merchant_urls")),
     path("audit/", include("permissions.audit_urls")),
+    path("staff/", include("permissions.staff_urls")),
 ]

@@ -1,11 +1,13 @@
 """Reads: who may do what where."""
 import hashlib
 
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from permissions.models import ApiToken, Membership
 from permissions.roles import roles_allow
+from permissions.sql import API_TOKEN_LOOKUP_SQL, api_token_row_load
 
 
 def membership_roles(*, user, merchant) -> list[str]:
@@ -33,7 +35,10 @@ def merchants_for_user(*, user):
 
 def api_token_authenticate(secret: str):
     digest = hashlib.sha256(secret.encode()).hexdigest()
-    token = ApiToken.objects.select_related("user").filter(digest=digest, revoked_at__isnull=True).first()
+    with connection.cursor() as cur:  # hand-written: every API request pays for this read (permissions/sql.py)
+        cur.execute(API_TOKEN_LOOKUP_SQL, [digest])
+        row = cur.fetchone()
+    token = api_token_row_load(row) if row is not None else None
     if token is None or not token.user.is_active:
         return None
     if token.last_used_at is None or (timezone.now() - token.last_used_at).total_seconds() > 60:
@@ -135,3 +140,47 @@ def audit_changes(entry) -> list[tuple[str, object, object]]:
     before = entry.before if isinstance(entry.before, dict) else ({} if entry.before is None else {"": entry.before})
     after = entry.after if isinstance(entry.after, dict) else ({} if entry.after is None else {"": entry.after})
     return [(k, before.get(k), after.get(k)) for k in sorted(before.keys() | after.keys())]
+
+
+# --- staff -------------------------------------------------------------------------------------------
+
+def staff_for_merchant(*, actor, merchant):
+    """The store's members (active first) and its pending invitations, for the staff page (staff.manage)."""
+    from core.errors import PermissionDenied
+    from permissions.models import StaffInvitation
+
+    if not user_can(user=actor, merchant=merchant, capability="staff.manage") and not getattr(actor, "is_staff", False):
+        raise PermissionDenied(_("Your role does not allow %(capability)s.") % {"capability": "staff.manage"})
+    members = list(Membership.objects.filter(merchant=merchant).select_related("user").order_by("-is_active", "user__email"))
+    invitations = list(StaffInvitation.objects.filter(merchant=merchant, accepted_at__isnull=True, revoked_at__isnull=True,
+                                                      expires_at__gt=timezone.now()).order_by("-created_at"))
+    return members, invitations
+
+
+def staff_membership_get(*, merchant, membership_id) -> Membership:
+    from core.errors import NotFound
+
+    m = Membership.objects.select_related("user", "merchant").filter(pk=membership_id, merchant=merchant).first() \
+        if str(membership_id).isdigit() and str(membership_id).isascii() and len(str(membership_id)) < 19 else None
+    if m is None:
+        raise NotFound(_("No such member of this store."), field="membership")
+    return m
+
+
+def staff_invitation_get(*, merchant, invitation_id):
+    from core.errors import NotFound
+    from permissions.models import StaffInvitation
+
+    inv = StaffInvitation.objects.select_related("merchant").filter(pk=invitation_id, merchant=merchant).first() \
+        if str(invitation_id).isdigit() and str(invitation_id).isascii() and len(str(invitation_id)) < 19 else None
+    if inv is None:
+        raise NotFound(_("No such invitation."), field="invitation")
+    return inv
+
+
+def role_matrix() -> list[dict]:
+    """The role table as rows for the matrix page: capability, what it means, and which roles hold it."""
+    from permissions.roles import CAPABILITIES, CAPABILITY_LABELS, Role
+
+    return [{"capability": cap, "label": CAPABILITY_LABELS.get(cap, cap),
+             "roles": [r in holders for r in Role.values]} for cap, holders in CAPABILITIES.items()]

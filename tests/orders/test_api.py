@@ -78,3 +78,46 @@ def test_openapi_schema_documents_checkout(mall, client_at):
     assert resp.status_code == 200
     text = resp.content.decode()
     assert "/api/v1/checkout/" in text and "Idempotency-Key" in text
+
+
+def test_order_output_written_out_equals_the_documented_serializer(mall, api_at):
+    """orders.api.order_output (what checkout, the order list and the order detail answer) gives the
+    same JSON as OrderOutput, for the order checkout hands back, for one read back, after payment,
+    and with times shown in another zone."""
+    import json
+
+    from django.utils import timezone
+    from rest_framework.renderers import JSONRenderer
+
+    from orders.api import OrderOutput, order_output
+    from orders.selectors import order_annotate_status, order_get_for_shopper
+    from orders.services import CheckoutLine, order_checkout
+    from tests.payments.helpers import pay
+
+    a = stock_item(mall.acme, stock=(5,))
+    g = stock_item(mall.globex, stock=(5,))
+    shopper = mall.users["shopper"]
+    placed, created = order_checkout(shopper=shopper, email=None, shipping_address=ADDRESS, idempotency_key=str(uuid.uuid4()),
+                                     lines=[CheckoutLine(a["merchant_id"], a["variant_id"], 2), CheckoutLine(g["merchant_id"], g["variant_id"], 1)])
+    assert created
+    order_annotate_status(placed)
+
+    def same(order):
+        ours, theirs = JSONRenderer().render(order_output(order)), JSONRenderer().render(OrderOutput(order).data)
+        assert ours == theirs  # byte for byte, key order included
+        return json.loads(ours)
+
+    with timezone.override("Asia/Shanghai"):  # what ViewerTimezoneMiddleware activates by default
+        body = same(placed)
+        assert body["created_at"].endswith("+08:00")
+        same(order_get_for_shopper(number=placed.number, shopper=shopper))
+    assert (body["status"], body["payment_status"], len(body["suborders"]), len(body["lines"])) == ("awaiting_payment", "pending", 2, 2)
+    pay(placed)
+    with timezone.override("UTC"):
+        body = same(order_get_for_shopper(number=placed.number, shopper=shopper))
+    assert body["payment_status"] == "captured" and body["expires_at"].endswith("Z")
+    # and through the views
+    api = api_at(None, shopper)
+    detail = api.get(f"/api/v1/orders/{placed.number}/").json()
+    listed = [o for o in api.get("/api/v1/orders/").json() if o["number"] == placed.number]
+    assert listed == [detail] and detail["number"] == placed.number and detail["lines"][0]["sku"] == a["sku"]
