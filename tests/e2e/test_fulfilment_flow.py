@@ -1,5 +1,6 @@
-"""Acme's warehouse user ships two of three lines, prints the label, ships the rest; the shopper sees
-two parcels with tracking and confirms receipt; the suborder completes when the window closes."""
+"""Acme's warehouse user ships two of three lines, prints the label, ships the rest, enters a "delivered"
+event for the first parcel by hand; the shopper sees two parcels with tracking and confirms receipt; the
+suborder completes when the window closes."""
 import re
 from datetime import timedelta
 
@@ -58,6 +59,18 @@ def test_warehouse_ships_in_two_parcels_and_the_shopper_confirms_receipt(committ
     staff.get_by_test_id("ship-packed").click()
     staff.wait_for_url(re.compile(rf"/suborders/{so.pk}/$"))
     assert staff.get_by_test_id("suborder-status").inner_text() == "Shipped"
+    # the courier phones: the first parcel was left at the front desk; entered by hand on the page
+    tracking = staff.get_by_test_id("shipment").first.get_by_test_id("tracking-form")
+    tracking.get_by_test_id("tracking-kind").select_option("delivered")
+    tracking.get_by_test_id("tracking-location").fill("前台 Front desk")
+    tracking.get_by_test_id("tracking-add").click()
+    staff.wait_for_load_state()
+    first = staff.get_by_test_id("shipment").first
+    assert first.get_by_test_id("shipment-status").inner_text() == "delivered"
+    assert "前台 Front desk" in first.get_by_test_id("tracking-events").inner_text()
+    assert staff.get_by_test_id("suborder-status").inner_text() == "Shipped"  # the second parcel is still on its way
+    with in_merchant_schema(mall.acme):
+        assert [ln.delivered_qty for ln in SubOrder.objects.get(pk=so.pk).lines.order_by("sku")] == [1, 1, 0]
 
     # the shopper sees two parcels and confirms receipt
     login(page, site.mall(f"/orders/{order.number}/"), mall.users["shopper"].email)
