@@ -115,3 +115,21 @@ class AuditChainHead(models.Model):
     seq = models.BigIntegerField()
     hash = models.CharField(max_length=64)
     sealed_at = models.DateTimeField(default=timezone.now)
+
+
+class StaffInvitation(models.Model):
+    """An owner's or manager's invitation to join a store with roles. The link carries a signed id and
+    expires; accepting it once creates (or extends) the membership."""
+
+    merchant = models.ForeignKey("tenants.Merchant", on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    roles = ArrayField(models.CharField(max_length=20, choices=Role.choices), default=list)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "-created_at"], name="invitation_merchant_idx")]

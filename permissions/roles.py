@@ -30,9 +30,31 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "refunds.create": frozenset({Role.OWNER, Role.MANAGER, Role.FINANCE}),
     "payments.offline": frozenset({Role.OWNER, Role.MANAGER, Role.FINANCE}),  # mark an order paid outside the gateways
     "shipping.edit": frozenset({Role.OWNER, Role.MANAGER}),
-    "staff.manage": frozenset({Role.OWNER}),
+    "staff.manage": frozenset({Role.OWNER, Role.MANAGER}),  # only owners touch the owner role (services)
     "tokens.manage": frozenset({Role.OWNER, Role.MANAGER}),
     "audit.view": frozenset({Role.OWNER, Role.MANAGER}),  # search and export the store's audit trail
+}
+
+
+CAPABILITY_LABELS = {
+    "dashboard.view": _("Open the store's dashboard"),
+    "catalog.view": _("See products and variants"),
+    "catalog.edit": _("Create and edit products, variants, prices and categories"),
+    "stock.view": _("See warehouses and stock levels"),
+    "stock.edit": _("Receive, adjust and count stock"),
+    "warehouse.edit": _("Create and edit warehouses"),
+    "suborders.view": _("See suborders"),
+    "orders.create": _("Enter orders for customers (代客下单)"),
+    "suborders.accept": _("Accept, refuse and cancel suborder lines"),
+    "suborders.ship": _("Pick, pack, print labels and ship; enter tracking events"),
+    "suborders.edit_address": _("Change a suborder's shipping address, phone and note before it ships"),
+    "payments.view": _("See payments, refunds and amounts paid"),
+    "refunds.create": _("Refund shoppers"),
+    "payments.offline": _("Mark an order paid outside the gateways"),
+    "shipping.edit": _("Edit shipping rules"),
+    "staff.manage": _("Invite staff, set their roles and remove them (owners alone for owners)"),
+    "tokens.manage": _("Create and revoke API tokens"),
+    "audit.view": _("Search and export the audit trail"),
 }
 
 

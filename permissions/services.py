@@ -1,7 +1,9 @@
 """Writes for accounts, memberships, API tokens and the audit trail."""
 import hashlib
 import secrets
+from datetime import timedelta
 
+from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -9,8 +11,8 @@ from django.utils.translation import gettext as _
 from core.errors import ValidationFailed
 from core.tenancy import in_public_schema
 from permissions.audit import audit_record  # noqa: F401  (re-exported: services call permissions.services.audit_record)
-from permissions.models import ApiToken, Membership, User
-from permissions.roles import ALL_ROLES
+from permissions.models import ApiToken, Membership, StaffInvitation, User
+from permissions.roles import ALL_ROLES, Role
 
 TOKEN_PREFIX = "mlt_"
 
@@ -60,3 +62,195 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
 def api_token_revoke(*, token: ApiToken) -> None:
     with in_public_schema():
         ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+# --- staff: invitations, roles, deactivation (owners and managers; only owners touch owners) -------------
+
+INVITATION_SALT = "mallard.staff-invitation"
+
+
+def _roles_clean(roles, *, field: str = "roles") -> list[str]:
+    roles = sorted({str(r) for r in (roles or [])})
+    bad = [r for r in roles if r not in ALL_ROLES]
+    if bad or not roles:
+        raise ValidationFailed(_("Choose at least one role from the list."), field=field)
+    return roles
+
+
+def _staff_authorize(actor, merchant, *, touches_owner: bool) -> None:
+    from permissions.policy import authorize
+    from permissions.selectors import membership_roles
+
+    authorize(actor, "staff.manage", merchant=merchant)
+    if touches_owner and not getattr(actor, "is_staff", False) and Role.OWNER not in membership_roles(user=actor, merchant=merchant):
+        from core.errors import PermissionDenied
+
+        raise PermissionDenied(_("Only an owner may make someone an owner or change an owner's access."), field="roles")
+
+
+def invitation_link_token(invitation: StaffInvitation) -> str:
+    return signing.dumps({"i": invitation.pk, "e": invitation.email}, salt=INVITATION_SALT, compress=True)
+
+
+def staff_invite(*, actor, merchant, email: str, roles) -> tuple[StaffInvitation, str]:
+    """Invite `email` to `merchant` with `roles`; returns the invitation and the signed link token.
+    An earlier pending invitation of the same email is revoked; the email goes out after commit."""
+    from django.conf import settings
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    email = (email or "").strip().lower()
+    try:
+        if len(email) > 254:
+            raise ValidationError("too long")
+        validate_email(email)
+    except ValidationError:
+        raise ValidationFailed(_("Enter a valid email address."), field="email") from None
+    roles = _roles_clean(roles)
+    _staff_authorize(actor, merchant, touches_owner=Role.OWNER in roles)
+    now = timezone.now()
+    with in_public_schema(), transaction.atomic():
+        if Membership.objects.filter(merchant=merchant, user__email=email, is_active=True).exists():
+            raise ValidationFailed(_("%(email)s is already on the staff; change their roles instead.") % {"email": email},
+                                   field="email")
+        StaffInvitation.objects.filter(merchant=merchant, email=email, accepted_at__isnull=True,
+                                       revoked_at__isnull=True).update(revoked_at=now)
+        invitation = StaffInvitation.objects.create(
+            merchant=merchant, email=email, roles=roles, invited_by=actor if getattr(actor, "pk", None) else None,
+            created_at=now, expires_at=now + timedelta(days=settings.STAFF_INVITATION_DAYS))
+        audit_record(actor=actor, entity="staff_invitation", entity_id=invitation.pk, action="invite",
+                     after={"email": email, "roles": roles}, schema_name=merchant.schema_name)
+        token = invitation_link_token(invitation)
+        _invitation_email_on_commit(invitation=invitation, token=token)
+    return invitation, token
+
+
+def _invitation_email_on_commit(*, invitation: StaffInvitation, token: str) -> None:
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+
+    from tenants.selectors import merchant_host
+
+    body = render_to_string("permissions/invitation_email.txt", {
+        "store": invitation.merchant.name, "roles": ", ".join(str(Role(r).label) for r in invitation.roles),
+        "link": f"http://{merchant_host(invitation.merchant)}/accounts/invitations/{token}/",
+        "expires_at": invitation.expires_at})
+    subject = _("You are invited to join %(store)s on Mallard") % {"store": invitation.merchant.name}
+    to = invitation.email
+    # a mail server that is down must not undo the invitation: the link is on the staff page too
+    transaction.on_commit(lambda: send_mail(subject=subject, message=body, from_email=settings.DEFAULT_FROM_EMAIL,
+                                            recipient_list=[to]), robust=True)
+
+
+def invitation_from_token(token: str, *, merchant) -> StaffInvitation:
+    """The pending invitation a link names, or ValidationFailed saying why it can't be used."""
+    from django.conf import settings
+
+    try:
+        data = signing.loads(token[:2000], salt=INVITATION_SALT, max_age=timedelta(days=settings.STAFF_INVITATION_DAYS))
+    except signing.SignatureExpired:
+        raise ValidationFailed(_("This invitation has expired; ask for a new one."), field="invitation") from None
+    except signing.BadSignature:
+        raise ValidationFailed(_("This invitation link is not valid."), field="invitation") from None
+    with in_public_schema():
+        invitation = StaffInvitation.objects.select_related("merchant").filter(
+            pk=data.get("i"), email=data.get("e"), merchant=merchant).first()
+    if invitation is None:
+        raise ValidationFailed(_("This invitation link is not valid."), field="invitation")
+    if invitation.revoked_at or invitation.accepted_at or invitation.expires_at <= timezone.now():
+        raise ValidationFailed(_("This invitation was already used, withdrawn or has expired; ask for a new one."),
+                               field="invitation")
+    return invitation
+
+
+def staff_invitation_accept(*, token: str, merchant, user: User | None, password: str = "", full_name: str = "") -> Membership:
+    """Join the store. A signed-in user must be the invited email; otherwise an account is created for
+    the invited email with `password`. One use: the invitation is locked and stamped."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    invitation = invitation_from_token(token, merchant=merchant)
+    with in_public_schema(), transaction.atomic():
+        invitation = StaffInvitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.accepted_at or invitation.revoked_at:
+            raise ValidationFailed(_("This invitation was already used or withdrawn."), field="invitation")
+        if user is not None and getattr(user, "is_authenticated", False):
+            if user.email.lower() != invitation.email:
+                raise ValidationFailed(_("This invitation is for %(email)s; sign out and open the link again.")
+                                       % {"email": invitation.email}, field="invitation")
+        else:
+            user = User.objects.filter(email=invitation.email).first()
+            if user is not None:
+                raise ValidationFailed(_("An account with %(email)s exists: sign in first, then open the link.")
+                                       % {"email": invitation.email}, field="invitation")
+            try:
+                validate_password(password)
+            except ValidationError as exc:
+                raise ValidationFailed(" ".join(exc.messages), field="password") from None
+            user = user_create(email=invitation.email, password=password, full_name=(full_name or "").strip()[:150])
+        invitation.accepted_at, invitation.accepted_by = timezone.now(), user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+        membership = membership_grant(user=user, merchant=merchant, roles=invitation.roles, actor=user)
+    return membership
+
+
+def staff_invitation_revoke(*, actor, invitation: StaffInvitation) -> None:
+    _staff_authorize(actor, invitation.merchant, touches_owner=Role.OWNER in invitation.roles)
+    with in_public_schema(), transaction.atomic():
+        if StaffInvitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()):
+            audit_record(actor=actor, entity="staff_invitation", entity_id=invitation.pk, action="revoke",
+                         before={"email": invitation.email, "roles": invitation.roles},
+                         schema_name=invitation.merchant.schema_name)
+
+
+def _other_active_owners(membership: Membership) -> bool:
+    return Membership.objects.filter(merchant_id=membership.merchant_id, is_active=True, roles__contains=[Role.OWNER]
+                                     ).exclude(pk=membership.pk).exists()
+
+
+def membership_roles_set(*, actor, membership: Membership, roles) -> Membership:
+    """Replace a member's roles. Only owners touch the owner role; a store always keeps an owner."""
+    roles = _roles_clean(roles)
+    merchant = membership.merchant
+    with in_public_schema(), transaction.atomic():
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        touches_owner = Role.OWNER in roles or Role.OWNER in membership.roles
+        _staff_authorize(actor, merchant, touches_owner=touches_owner)
+        if Role.OWNER in membership.roles and Role.OWNER not in roles and not _other_active_owners(membership):
+            raise ValidationFailed(_("A store needs an owner: make someone else owner first."), field="roles")
+        before = {"roles": list(membership.roles)}
+        membership.roles = roles
+        membership.save(update_fields=["roles"])
+        audit_record(actor=actor, entity="membership", entity_id=membership.pk, action="roles_set",
+                     before=before, after={"roles": roles, "email": membership.user.email}, schema_name=merchant.schema_name)
+    return membership
+
+
+def membership_deactivate(*, actor, membership: Membership) -> Membership:
+    """Remove a member: access ends at their next request (roles are read per request) and their API
+    tokens for this store are revoked now."""
+    merchant = membership.merchant
+    with in_public_schema(), transaction.atomic():
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        _staff_authorize(actor, merchant, touches_owner=Role.OWNER in membership.roles)
+        if membership.user_id == getattr(actor, "pk", None):
+            raise ValidationFailed(_("You cannot remove yourself; ask another owner."), field="membership")
+        if not membership.is_active:
+            return membership
+        if Role.OWNER in membership.roles and not _other_active_owners(membership):
+            raise ValidationFailed(_("A store needs an owner: make someone else owner first."), field="membership")
+        membership.is_active = False
+        membership.save(update_fields=["is_active"])
+        revoked = _tokens_for_merchant(user_id=membership.user_id, merchant=merchant).update(revoked_at=timezone.now())
+        audit_record(actor=actor, entity="membership", entity_id=membership.pk, action="deactivate",
+                     before={"is_active": True}, after={"is_active": False, "email": membership.user.email,
+                                                        "tokens_revoked": revoked},
+                     schema_name=merchant.schema_name)
+    return membership
+
+
+def _tokens_for_merchant(*, user_id: int, merchant):
+    """The user's live tokens usable at this store."""
+    return ApiToken.objects.filter(user_id=user_id, revoked_at__isnull=True)
