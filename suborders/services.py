@@ -25,49 +25,8 @@ from core.readmodels import read_model_publish, read_model_source
 from core.tenancy import current_merchant, merchant_only
 from orders.pricing import Shipment
 from suborders.models import SubOrder, SubOrderEvent, SubOrderLine
+from suborders.sql import CREATE_FOR_CHECKOUT_SQL, skus_of
 from suborders.states import HOLDS_RESERVATION, REASONS, SubOrderStatus, can_transition
-
-# This merchant's suborders, their lines and their first events in ONE statement (checkout).
-# Suborders and lines arrive as two JSON arrays (two parameters: cheap to bind), each item with
-# its position i in the caller's order.
-#   so     insert the suborders; RETURNING gives each new id with its number (unique in the order);
-#   ln     insert the lines, each joined to its suborder by number; RETURNING names each new id with
-#          its suborder and variant (a variant appears once per merchant in an order), so ids are
-#          matched to lines by key, never by the order PostgreSQL happened to insert them in;
-#   ev     the "created" event of each suborder (from_status "" to its first status).
-# The result: one row per suborder and one per line, tagged.
-_CREATE_FOR_CHECKOUT_SQL = """
-    WITH so AS (
-        INSERT INTO suborders_suborder (number, order_id, order_number, shopper_email, status, currency, warehouse_id,
-                                        warehouse_name, warehouse_reason, shipping_method, shipping_address, subtotal_minor,
-                                        shipping_minor, discount_minor, platform_discount_minor, total_minor, created_at,
-                                        updated_at, accept_by)
-        SELECT t.number, %(order_id)s, %(order_number)s, %(email)s, %(status)s, %(currency)s, t.warehouse_id,
-               t.warehouse_name, t.warehouse_reason, %(shipping_method)s, %(address)s::jsonb, t.subtotal_minor,
-               t.shipping_minor, t.discount_minor, t.platform_discount_minor, t.total_minor, %(now)s, %(now)s, NULL
-        FROM jsonb_to_recordset(%(suborders)s::jsonb)
-            AS t(i integer, number text, warehouse_id bigint, warehouse_name text, warehouse_reason text, subtotal_minor bigint,
-                 shipping_minor bigint, discount_minor bigint, platform_discount_minor bigint, total_minor bigint)
-        ORDER BY t.i
-        RETURNING id, number
-    ), ln AS (
-        INSERT INTO suborders_suborderline (suborder_id, variant_id, sku, name, unit_price_minor, quantity, discount_minor,
-                                            line_total_minor)
-        SELECT so.id, x.variant_id, x.sku, x.name, x.unit_price_minor, x.quantity, x.discount_minor, x.line_total_minor
-        FROM jsonb_to_recordset(%(lines)s::jsonb)
-            AS x(i integer, number text, variant_id bigint, sku text, name text, unit_price_minor bigint, quantity integer,
-                 discount_minor bigint, line_total_minor bigint)
-        JOIN so ON so.number = x.number
-        ORDER BY x.i
-        RETURNING id, suborder_id, variant_id
-    ), ev AS (
-        INSERT INTO suborders_suborderevent (suborder_id, from_status, to_status, actor_id, reason, at)
-        SELECT so.id, '', %(status)s, %(actor_id)s, 'checkout', %(now)s FROM so ORDER BY so.id
-    )
-    SELECT 'suborder', id, number, NULL::bigint FROM so
-    UNION ALL
-    SELECT 'line', id, (SELECT so.number FROM so WHERE so.id = ln.suborder_id), variant_id FROM ln
-"""
 
 
 @merchant_only
@@ -77,7 +36,7 @@ def suborders_create_for_checkout(
 ) -> list[SubOrder]:
     """Create this merchant's suborders for `order` and reserve their stock, all or nothing.
 
-    Two statements however many suborders and lines: _CREATE_FOR_CHECKOUT_SQL writes suborders,
+    Two statements however many suborders and lines: CREATE_FOR_CHECKOUT_SQL writes suborders,
     lines and events; stock_reserve locks and reserves every line.
     """
     merchant = current_merchant()
@@ -90,7 +49,7 @@ def suborders_create_for_checkout(
             {"i": i, "number": number, "warehouse_id": s.warehouse_id, "warehouse_name": s.warehouse_name,
              "warehouse_reason": s.reason[:300], "subtotal_minor": s.subtotal_minor, "shipping_minor": s.shipping_minor,
              "discount_minor": s.discount_minor, "platform_discount_minor": s.platform_discount_minor,
-             "total_minor": s.total_minor}
+             "total_minor": s.total_minor, "skus": skus_of(ln.sku for ln in s.lines)}
             for i, (number, s) in enumerate(zip(numbers, shipments, strict=True))
         ]),
         "lines": json.dumps([
@@ -105,7 +64,7 @@ def suborders_create_for_checkout(
     }
     with transaction.atomic(savepoint=False):
         with connection.cursor() as cur:
-            cur.execute(_CREATE_FOR_CHECKOUT_SQL, params)
+            cur.execute(CREATE_FOR_CHECKOUT_SQL, params)
             rows = cur.fetchall()
         suborder_ids = {number: pk for kind, pk, number, _v in rows if kind == "suborder"}
         line_ids = {(number, variant_id): pk for kind, pk, number, variant_id in rows if kind == "line"}
@@ -121,6 +80,7 @@ def suborders_create_for_checkout(
                 subtotal_minor=s.subtotal_minor, shipping_minor=s.shipping_minor,
                 discount_minor=s.discount_minor, platform_discount_minor=s.platform_discount_minor,
                 total_minor=s.total_minor, created_at=now, updated_at=now, accept_by=None,
+                skus=skus_of(ln.sku for ln in s.lines),
             )
             so._state.adding = False
             so._state.db = connection.alias

@@ -358,7 +358,7 @@ def test_page_renders_without_the_bulk_url(mall, client_at, shop, monkeypatch):
 # -- indexes --------------------------------------------------------------------------------------------
 
 INDEXES = {"suborder_created_id_idx", "suborder_total_id_idx", "suborder_late_created_idx", "suborder_order_number_like",
-           "suborder_phone_rev_idx", "suborder_name_trgm", "suborderline_sku_idx"}
+           "suborder_phone_rev_idx", "suborder_name_trgm", "suborderline_sku_idx", "suborder_skus_gin"}
 
 
 def test_cloned_merchant_schemas_have_the_list_indexes(mall):
@@ -369,6 +369,10 @@ def test_cloned_merchant_schemas_have_the_list_indexes(mall):
         for schema in (settings.TEMPLATE_SCHEMA_NAME, mall.acme.schema_name, fresh.schema_name):
             cur.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s", [schema])
             assert INDEXES <= {r[0] for r in cur.fetchall()}, schema
+            # the name-search estimate's statistics target (migration 0006), which a clone must carry over
+            cur.execute("""SELECT a.attstattarget FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                           WHERE c.relname = 'suborder_name_trgm' AND c.relnamespace = %s::regnamespace""", [f'"{schema}"'])
+            assert cur.fetchall() == [(1000,)], schema
         cur.execute("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")
         assert cur.fetchone() == ("public",)
 
@@ -387,9 +391,9 @@ def _list_sql(merchant, q) -> str:
 
 
 @pytest.mark.parametrize(("q", "index"), [("秀英", "suborder_name_trgm"), ("5678", "suborder_phone_rev_idx"),
-                                          ("261201-AB", "suborder_order_number_like"), ("sku", "suborderline_sku_idx")])
+                                          ("261201-AB", "suborder_order_number_like"), ("sku", "suborder_skus_gin")])
 def test_search_predicates_match_their_index(mall, shop, q, index):
-    """The ORM's SQL must match the index expressions of migration 0003, or the search scans the table."""
+    """The ORM's SQL must match the index expressions of migrations 0003 and 0005, or the search scans the table."""
     sql = _list_sql(mall.acme, shop["x"]["sku"] if q == "sku" else q)
     with in_merchant_schema(mall.acme), connection.cursor() as cur:  # only bitmap scans with an index condition are left
         cur.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off")
@@ -401,6 +405,27 @@ def test_search_predicates_match_their_index(mall, shop, q, index):
 
 def test_a_sku_no_line_has_is_not_searched(mall, shop):
     """PostgreSQL cannot tell that a SKU is absent and would walk the whole list for it."""
-    assert "suborders_suborderline" in _list_sql(mall.acme, shop["x"]["sku"])
+    assert '"skus" &&' in _list_sql(mall.acme, shop["x"]["sku"])  # the SKU branch reads the row's skus (0005)
     sql = _list_sql(mall.acme, "NOSUCHSKU-42")  # still a number prefix search
-    assert "suborders_suborderline" not in sql and "LIKE 'NOSUCHSKU-42%'" in sql
+    assert '"skus" &&' not in sql and "LIKE 'NOSUCHSKU-42%'" in sql
+
+
+def test_a_search_is_planned_for_its_own_values(mall, shop):
+    """Prepared statements would get a generic plan after 5 runs (a rare SKU then walks the whole list):
+    the search runs with plan_cache_mode = force_custom_plan, and leaves the setting as it found it."""
+    from django.test.utils import CaptureQueriesContext
+
+    from suborders.selectors import suborder_list_filters_parse, suborder_list_for_merchant
+
+    with in_merchant_schema(mall.acme):
+        with CaptureQueriesContext(connection) as ctx:
+            suborder_list_for_merchant(filters=suborder_list_filters_parse({"q": shop["x"]["sku"]})[0])
+        sqls = [q["sql"] for q in ctx.captured_queries]
+        at = sqls.index("SET LOCAL plan_cache_mode = force_custom_plan")
+        assert any('"skus" &&' in sql for sql in sqls[at + 1:])
+        with connection.cursor() as cur:
+            cur.execute("SHOW plan_cache_mode")
+            assert cur.fetchone() == ("auto",)
+        with CaptureQueriesContext(connection) as ctx:  # no search: no setting
+            suborder_list_for_merchant(filters=suborder_list_filters_parse({})[0])
+        assert not any("plan_cache_mode" in q["sql"] for q in ctx.captured_queries)

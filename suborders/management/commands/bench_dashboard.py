@@ -39,6 +39,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.tenancy import in_merchant_schema
+from suborders.sql import skus_of
 
 SLUG = "dashbench"
 OWNER_EMAIL = "owner@dashbench.bench"
@@ -250,7 +251,7 @@ class _Generator:
               "warehouse_name": wh_name, "warehouse_reason": "", "shipping_method": "Standard" if shipping else "Standard (free)",
               "shipping_address": json.dumps(address, ensure_ascii=False), "subtotal_minor": subtotal,
               "shipping_minor": shipping, "discount_minor": discount, "platform_discount_minor": 0,
-              "total_minor": subtotal + shipping - discount, "created_at": created_at,
+              "total_minor": subtotal + shipping - discount, "created_at": created_at, "skus": skus_of(v[1] for v in picked.values()),
               "updated_at": max(v for v in (created_at, *t.values()) if v is not None), "is_late": is_late, "version": version, **t}
         shipments = []
         if status in SHIPPED:
@@ -553,7 +554,7 @@ class Command(BaseCommand):
             "number": ("(number LIKE %s OR order_number LIKE %s)", [_like_escape(compact) + "%"] * 2),
             "phone": ("reverse(regexp_replace(shipping_address ->> 'phone', '[^0-9]', '', 'g')) LIKE %s", [digits[::-1] + "%"]),
             "tracking": ("id IN (SELECT suborder_id FROM fulfillment_shipment WHERE tracking_number = %s)", [compact]),
-            "sku": ("id IN (SELECT suborder_id FROM suborders_suborderline WHERE sku = ANY(%s))", [sorted({q, q.upper()})]),
+            "sku": ("skus && %s::varchar(64)[]", [sorted({q, q.upper()})]),
             "name": ("regexp_replace(upper(shipping_address ->> 'name'), '(.)', '\\1\\1', 'g') LIKE %s",
                      ["%" + _like_escape(doubled) + "%"]),
         }
