@@ -94,7 +94,9 @@ def _columns(fields) -> str:
 
 _EXISTING_SQL = f"SELECT id, request_hash FROM {Order._meta.db_table} WHERE idempotency_scope = %s AND idempotency_key = %s"
 _MERCHANT_FIELDS = list(Merchant._meta.concrete_fields)
-_MERCHANTS_SQL = f"SELECT {_columns(_MERCHANT_FIELDS)} FROM {Merchant._meta.db_table} WHERE id = ANY(%s) AND NOT is_template"
+# The ids go as one array literal in text: psycopg's list dumper cost more Python than the rest of
+# this read (≈ 6 % of a checkout's Python time for three ints, docs/benchmarks.md).
+_MERCHANTS_SQL = f"SELECT {_columns(_MERCHANT_FIELDS)} FROM {Merchant._meta.db_table} WHERE id = ANY(%s::bigint[]) AND NOT is_template"
 _ORDER_FIELDS = [f for f in Order._meta.concrete_fields if not f.primary_key]
 _ORDER_INSERT_SQL = (f"INSERT INTO {Order._meta.db_table} ({_columns(_ORDER_FIELDS)})"
                      f" VALUES ({', '.join(['%s'] * len(_ORDER_FIELDS))}) RETURNING id")
@@ -115,7 +117,7 @@ def _existing(scope: str, key: str, request_hash: str) -> Order | None:
 
 def _merchants(ids: list[int]) -> dict[int, Merchant]:
     with connection.cursor() as cur:
-        cur.execute(_MERCHANTS_SQL, [ids])
+        cur.execute(_MERCHANTS_SQL, ["{" + ",".join(str(int(i)) for i in ids) + "}"])
         rows = cur.fetchall()
     names = [f.attname for f in _MERCHANT_FIELDS]
     return {m.pk: m for m in (Merchant.from_db(connection.alias, names, row) for row in rows)}

@@ -2,6 +2,16 @@
 
 Runs in its own database (`<db>_bench` on the same server) so the demo mall is untouched.
 Each checkout is a 3-line cart from 3 merchants through POST /api/v1/checkout/.
+
+With `--pay` each client's unit of work is a paid order, end to end over HTTP: the checkout, the
+shopper starting a sandbox payment (POST /api/v1/orders/<number>/payments/, which answers with the
+sandbox's hosted-page link), then the sandbox gateway's signed `payment.succeeded` notification
+POSTed to our webhook endpoint (the notify URL in that link), which captures the payment, writes
+the ledger and moves every suborder to awaiting_acceptance. The bench plays the gateway's side
+itself, with the sandbox's own signing code: the hosted page's button would make a gunicorn worker
+deliver to another worker and wait for it, which with sync workers measures the sandbox, not us.
+The raw-SQL reference then also writes the payment's intent, status change, event, ledger rows, the
+suborders' move (with their events and reservations) and the mirrors, in the same transactions.
 """
 from __future__ import annotations
 
@@ -15,6 +25,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import psutil
 from django.conf import settings
@@ -55,6 +66,22 @@ def _cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
+def _sandbox_notification(action_url: str) -> tuple[str, str, bytes, dict[str, str]]:
+    """What the sandbox gateway sends when the shopper pays on its hosted page (`action_url`, the link
+    the payment API answered with): its `payment.succeeded` (or, under the authorize-then-capture
+    policy, `payment.authorized`) notification, signed as payments.views.sandbox_send signs it, for the
+    notify URL in the link. Returns (path, host, body, headers)."""
+    from payments.gateways import sandbox as sbx
+
+    params = dict(parse_qsl(urlsplit(action_url).query))
+    kind = "payment.authorized" if params["capture"] == "on_accept" else "payment.succeeded"
+    body = sbx.notification_body(event_id=f"evt_{params['ref']}_{kind.split('.')[1]}_{uuid.uuid4().hex[:12]}", kind=kind,
+                                 reference=params["ref"], order_number=params["order"], amount_minor=int(params["amount"]),
+                                 currency=params["currency"])
+    notify = urlsplit(params["notify"])
+    return notify.path, notify.netloc, body, {sbx.SIGNATURE_HEADER: sbx.sign(body)}
+
+
 def _percentile(values: list[float], p: float) -> float:
     if not values:
         return 0.0
@@ -73,20 +100,24 @@ class Command(BaseCommand):
         parser.add_argument("--seconds", type=float, default=20)
         parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
         parser.add_argument("--json", action="store_true")
+        parser.add_argument("--pay", action="store_true",
+                            help="each unit is a paid order: checkout + sandbox payment + the gateway's signed webhook")
 
     def handle(self, *args, **opts):
         if os.environ.get("MALLARD_BENCH_CHILD") != "1":
             return self._reexec_in_bench_db(opts)
         setup = self._setup()
-        sql = self._sql_per_checkout(setup)
+        pay = opts["pay"]
+        sql = self._sql_per_step(setup, pay=pay)
         api = self._run_http(setup, opts)
         raw = self._run_raw(setup, opts)
         result = {
+            "unit": "checkout+pay" if pay else "checkout",
             "orders_per_s": round(api["ok"] / api["elapsed"], 1),
             "p50_ms": round(_percentile(api["lat"], 50), 1),
             "p95_ms": round(_percentile(api["lat"], 95), 1),
             "p99_ms": round(_percentile(api["lat"], 99), 1),
-            "sql_per_checkout": sql,
+            "sql_per_checkout": sql["checkout"],
             "raw_sql_tps": round(raw["ok"] / raw["elapsed"], 1),
             "errors": api["errors"],
             "clients": opts["clients"], "seconds": opts["seconds"], "gunicorn_workers": opts["workers"],
@@ -95,14 +126,26 @@ class Command(BaseCommand):
             "raw_sql_postgres_cpu_ms": raw["postgres_cpu_ms"],
         }
         result["ratio_to_raw"] = round(result["orders_per_s"] / result["raw_sql_tps"], 3) if result["raw_sql_tps"] else None
+        what = "paid orders" if pay else "checkouts"
         self.stdout.write(
-            f"checkout bench: {result['checkouts']} checkouts by {opts['clients']} clients in {api['elapsed']:.1f}s → "
+            f"checkout bench{' --pay' if pay else ''}: {result['checkouts']} {what} by {opts['clients']} clients in {api['elapsed']:.1f}s → "
             f"{result['orders_per_s']} orders/s; p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms; "
-            f"{sql} SQL statements per 3-merchant checkout; {api['errors']} errors\n"
-            f"raw-SQL reference of the same writes: {result['raw_sql_tps']} checkouts/s → ratio {result['ratio_to_raw']}\n"
-            f"CPU per checkout: gunicorn {api['cpu_ms']['gunicorn']} ms, PostgreSQL backends {api['cpu_ms']['postgres']} ms, "
+            f"{sql['checkout']} SQL statements per 3-merchant checkout; {api['errors']} errors\n"
+            f"raw-SQL reference of the same writes: {result['raw_sql_tps']} {what}/s → ratio {result['ratio_to_raw']}\n"
+            f"CPU per {what[:-1]}: gunicorn {api['cpu_ms']['gunicorn']} ms, PostgreSQL backends {api['cpu_ms']['postgres']} ms, "
             f"load generator {api['cpu_ms']['load_generator']} ms; raw-SQL reference: PostgreSQL {raw['postgres_cpu_ms']} ms"
         )
+        if pay:
+            result["sql_per_step"] = sql
+            result["steps_p50_ms"] = {k: round(_percentile(v, 50), 1) for k, v in api["steps"].items()}
+            result["steps_p99_ms"] = {k: round(_percentile(v, 99), 1) for k, v in api["steps"].items()}
+            result["captured"] = api["captured"]
+            result["ledger_problems"] = api["ledger_problems"]
+            self.stdout.write(
+                "steps p50 / p99 ms: " + ", ".join(f"{k} {result['steps_p50_ms'][k]} / {result['steps_p99_ms'][k]}" for k in api["steps"])
+                + "; SQL statements: " + ", ".join(f"{k} {n}" for k, n in sql.items())
+                + f"\npayments captured in the run: {api['captured']} (of {api['ok']} paid orders); ledger problems: {api['ledger_problems']}"
+            )
         if opts["json"]:
             self.stdout.write(json.dumps(result))
 
@@ -122,7 +165,8 @@ class Command(BaseCommand):
         subprocess.run([sys.executable, str(ROOT / "manage.py"), "mallard_migrate"], env=env, check=True,
                        stdout=subprocess.DEVNULL)
         argv = [sys.executable, str(ROOT / "manage.py"), "bench_checkout", "--clients", str(opts["clients"]),
-                "--seconds", str(opts["seconds"]), "--workers", str(opts["workers"])] + (["--json"] if opts["json"] else [])
+                "--seconds", str(opts["seconds"]), "--workers", str(opts["workers"])] + (["--json"] if opts["json"] else []) \
+            + (["--pay"] if opts["pay"] else [])
         raise SystemExit(subprocess.run(argv, env=env).returncode)
 
     def _setup(self) -> dict:
@@ -154,19 +198,35 @@ class Command(BaseCommand):
                            "shipping_address": ADDRESS}).encode()
 
     # -- measurements ---------------------------------------------------------------------------
-    def _sql_per_checkout(self, setup) -> int:
-        """Statements of one checkout through the API view, in process (auth included)."""
+    def _sql_per_step(self, setup, *, pay: bool) -> dict[str, int]:
+        """Statements of each step of one unit through the views, in process (auth included); the second
+        of two runs, so that nothing is counted that only a first request does."""
         from django.db import connection
         from django.test import Client
         from django.test.utils import CaptureQueriesContext
 
         client = Client(HTTP_HOST=settings.MALL_HOST, HTTP_AUTHORIZATION=f"Bearer {setup['token']}")
+        counts: dict[str, int] = {}
         for _ in range(2):
             with CaptureQueriesContext(connection) as ctx:
                 resp = client.post("/api/v1/checkout/", self._body(setup), content_type="application/json",
                                    HTTP_IDEMPOTENCY_KEY=f"sql-{uuid.uuid4()}")
             assert resp.status_code == 201, resp.content
-        return len(ctx.captured_queries)
+            counts["checkout"] = len(ctx.captured_queries)
+            if not pay:
+                continue
+            with CaptureQueriesContext(connection) as ctx:
+                resp = client.post(f"/api/v1/orders/{resp.json()['number']}/payments/", {"gateway": "sandbox"},
+                                   content_type="application/json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
+            assert resp.status_code == 200, resp.content
+            counts["payment_start"] = len(ctx.captured_queries)
+            path, host, body, headers = _sandbox_notification(resp.json()["action_url"])
+            with CaptureQueriesContext(connection) as ctx:
+                resp = Client(HTTP_HOST=host).post(path, body, content_type="application/json",
+                                                   **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()})
+            assert resp.status_code == 200, resp.content
+            counts["webhook"] = len(ctx.captured_queries)
+        return counts
 
     def _run_http(self, setup, opts) -> dict:
         port = _free_port()
@@ -187,21 +247,35 @@ class Command(BaseCommand):
                         raise RuntimeError("gunicorn did not start") from None
                     time.sleep(0.2)
             body = self._body(setup)
+            pay = opts["pay"]
             # warm every worker's connection and code paths
-            self._load(port, body, setup["token"], clients=opts["workers"] * 2, seconds=2)
+            self._load(port, body, setup["token"], clients=opts["workers"] * 2, seconds=2, pay=pay)
             gunicorn_pids = [server.pid] + [c.pid for c in psutil.Process(server.pid).children(recursive=True)]
             postgres_pids = self._backend_pids(gunicorn_pids)
+            captured_before = self._captured_ids() if pay else set()
             cpu_before = (_cpu_seconds(gunicorn_pids), _cpu_seconds(postgres_pids), {0: time.process_time()})
-            result = self._load(port, body, setup["token"], clients=opts["clients"], seconds=opts["seconds"])
+            result = self._load(port, body, setup["token"], clients=opts["clients"], seconds=opts["seconds"], pay=pay)
             postgres_pids = sorted(set(postgres_pids) | set(self._backend_pids(gunicorn_pids)))  # and those connected meanwhile
             cpu_after = (_cpu_seconds(gunicorn_pids), _cpu_seconds(postgres_pids), {0: time.process_time()})
             per = 1000 / max(result["ok"], 1)
             result["cpu_ms"] = {name: round(_cpu_delta(before, after) * per, 1)
                                 for name, before, after in zip(("gunicorn", "postgres", "load_generator"), cpu_before, cpu_after, strict=True)}
+            if pay:  # what the webhooks did, checked in the database: one capture per paid order, a ledger that adds up
+                from payments.services import ledger_check
+
+                new = self._captured_ids() - captured_before
+                result["captured"] = len(new)
+                result["ledger_problems"] = len(ledger_check(order_ids=sorted(new)))
             return result
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+    def _captured_ids(self) -> set[int]:
+        """Ids of the orders whose payment is captured (the bench database holds only bench orders)."""
+        from payments.models import Payment
+
+        return set(Payment.objects.filter(status="captured").values_list("order_id", flat=True))
 
     def _backend_pids(self, client_pids: list[int]) -> list[int]:
         """PostgreSQL backends serving these client processes (matched by the clients' TCP ports), so
@@ -219,18 +293,36 @@ class Command(BaseCommand):
             cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND client_port = ANY(%s)", [ports])
             return [r[0] for r in cur.fetchall()]
 
-    def _one_order(self, conn, body, token) -> str | None:
-        """One timed unit of work of a client: today the checkout POST; None if it succeeded, else what
-        failed. (A payment step, checkout + sandbox payment + webhook, would extend this unit.)"""
-        conn.request("POST", "/api/v1/checkout/", body=body, headers={
-            "Host": settings.MALL_HOST, "Content-Type": "application/json", "Authorization": f"Bearer {token}",
-            "Idempotency-Key": uuid.uuid4().hex})
-        resp = conn.getresponse()
-        payload = resp.read()
-        return None if resp.status == 201 else f"{resp.status} {payload[:200]!r}"
+    def _one_order(self, conn, body, token, *, pay: bool, steps: dict[str, float]) -> str | None:
+        """One timed unit of work of a client: the checkout POST, and with `pay` the sandbox payment
+        and its webhook. None if it succeeded, else what failed; each step's time goes to `steps`."""
+        shopper = {"Host": settings.MALL_HOST, "Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 
-    def _load(self, port, body, token, *, clients, seconds) -> dict:
+        def post(step, path, data, headers, expect):
+            t0 = time.perf_counter()
+            conn.request("POST", path, body=data, headers=headers)
+            resp = conn.getresponse()
+            payload = resp.read()
+            steps[step] = (time.perf_counter() - t0) * 1000
+            return (payload, None) if resp.status == expect else (None, f"{step}: {resp.status} {payload[:200]!r}")
+
+        payload, failure = post("checkout", "/api/v1/checkout/", body, {**shopper, "Idempotency-Key": uuid.uuid4().hex}, 201)
+        if failure or not pay:
+            return failure
+        number = json.loads(payload)["number"]
+        payload, failure = post("payment_start", f"/api/v1/orders/{number}/payments/", b'{"gateway": "sandbox"}',
+                                {**shopper, "Idempotency-Key": uuid.uuid4().hex}, 200)
+        if failure:
+            return failure
+        path, host, data, headers = _sandbox_notification(json.loads(payload)["action_url"])
+        payload, failure = post("webhook", path, data, {"Host": host, "Content-Type": "application/json", **headers}, 200)
+        if failure:
+            return failure
+        return None if json.loads(payload).get("received") is True else f"webhook: {payload[:200]!r}"
+
+    def _load(self, port, body, token, *, clients, seconds, pay: bool = False) -> dict:
         lat: list[float] = []
+        step_lat: dict[str, list[float]] = {}
         samples: list[str] = []  # the first few failed responses, printed so a failure can be explained
         counts = {"ok": 0, "errors": 0}
         lock = threading.Lock()
@@ -240,12 +332,16 @@ class Command(BaseCommand):
         def client():
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             mine, ok, bad = [], 0, 0
+            mine_steps: dict[str, list[float]] = {}
             while time.monotonic() < stop_at:
                 t0 = time.perf_counter()
-                failure = self._one_order(conn, body, token)
+                steps: dict[str, float] = {}
+                failure = self._one_order(conn, body, token, pay=pay, steps=steps)
                 if failure is None:
                     ok += 1
                     mine.append((time.perf_counter() - t0) * 1000)
+                    for step, ms in steps.items():
+                        mine_steps.setdefault(step, []).append(ms)
                 else:
                     bad += 1
                     if len(samples) < 5:
@@ -253,6 +349,8 @@ class Command(BaseCommand):
             conn.close()
             with lock:
                 lat.extend(mine)
+                for step, values in mine_steps.items():
+                    step_lat.setdefault(step, []).extend(values)
                 counts["ok"] += ok
                 counts["errors"] += bad
 
@@ -263,7 +361,7 @@ class Command(BaseCommand):
             t.join()
         for sample in samples:
             self.stderr.write(f"failed checkout: {sample}")
-        return {"lat": lat, "elapsed": time.monotonic() - start, **counts}
+        return {"lat": lat, "steps": step_lat, "elapsed": time.monotonic() - start, **counts}
 
     def _run_raw(self, setup, opts) -> dict:
         """The same rows written with hand-written SQL (psycopg, one transaction per checkout)."""
@@ -284,6 +382,7 @@ class Command(BaseCommand):
             ok = 0
             while time.monotonic() < stop_at:
                 number = uuid.uuid4().hex[:16]
+                lines, order_lines = [], []
                 with conn.transaction(), conn.cursor() as cur:
                     cur.execute("SET search_path = public")
                     cur.execute(
@@ -306,6 +405,7 @@ class Command(BaseCommand):
                                     " discount_minor, line_total_minor) VALUES (%s, %s, 'B', 'B', 1999, 1, 0, 1999) RETURNING id",
                                     [so, it["variant_id"]])
                         line = cur.fetchone()[0]
+                        lines.append(line)
                         cur.execute("INSERT INTO suborders_suborderevent (suborder_id, from_status, to_status, reason, at)"
                                     " VALUES (%s, '', 'pending_payment', 'checkout', now())", [so])
                         cur.execute("UPDATE catalog_stocklevel SET reserved = reserved + 1 WHERE variant_id = %s AND warehouse_id = %s"
@@ -321,8 +421,9 @@ class Command(BaseCommand):
                     for it, so in zip(items, subs, strict=True):
                         cur.execute("INSERT INTO orders_orderline (order_id, merchant_id, variant_id, sku, name, unit_price_minor, quantity,"
                                     " discount_minor, line_total_minor, commission_bp, commission_minor, suborder_id)"
-                                    " VALUES (%s, %s, %s, 'B', 'B', 1999, 1, 0, 1999, 1000, 200, %s)",
+                                    " VALUES (%s, %s, %s, 'B', 'B', 1999, 1, 0, 1999, 1000, 200, %s) RETURNING id",
                                     [order_id, it["merchant_id"], it["variant_id"], so])
+                        order_lines.append(cur.fetchone()[0])
                         cur.execute("INSERT INTO orders_subordermirror (order_id, merchant_id, suborder_id, number, status, warehouse_name,"
                                     " shipping_method, subtotal_minor, shipping_minor, discount_minor, total_minor, updated_at)"
                                     " VALUES (%s, %s, %s, %s, 'pending_payment', 'B1', '', 1999, 0, 0, 1999, now())",
@@ -337,6 +438,9 @@ class Command(BaseCommand):
                     cur.execute("INSERT INTO core_outboxevent (topic, aggregate_type, aggregate_id, schema_name, payload, status, attempts,"
                                 " last_error, created_at, available_at) VALUES ('bench.raw', 'order', %s, 'public', '{}', 'delivered', 0, '',"
                                 " now(), now())", [str(order_id)])
+                if opts["pay"]:
+                    self._raw_pay(conn, items=items, number=number, order_id=order_id, payment_id=payment_id,
+                                  suborders=subs, lines=lines, order_lines=order_lines)
                 ok += 1
             cpu = _cpu_delta(cpu_start, _cpu_seconds(backend))
             conn.close()
@@ -351,3 +455,51 @@ class Command(BaseCommand):
             t.join()
         return {"ok": counts["ok"], "elapsed": time.monotonic() - start,
                 "postgres_cpu_ms": round(1000 * counts["postgres_cpu"] / max(counts["ok"], 1), 1)}
+
+    @staticmethod
+    def _raw_pay(conn, *, items, number, order_id, payment_id, suborders, lines, order_lines) -> None:
+        """The payment of a raw-reference order, as the app writes it: the intent recorded on the payment
+        (its own transaction, like payment_start), then the webhook's transaction: the stored gateway
+        event, the payment's status change and its event, one captured ledger row per line, each
+        suborder to awaiting_acceptance with its event and its reservations kept, the mirrors, the
+        outbox events (payment.captured; suborder.awaiting_acceptance and suborder.changed each), and the
+        event's processing result."""
+        ref = f"sbx_raw_{number}"
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("UPDATE payments_payment SET gateway = 'sandbox', gateway_reference = %s, action_url = %s,"
+                        " intent_claimed_at = now(), updated_at = now() WHERE id = %s", [ref, f"/pay/sandbox/?ref={ref}", payment_id])
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("SET search_path = public")
+            cur.execute("INSERT INTO payments_gatewayevent (gateway, event_id, kind, payment_id, reference, body, headers, parsed,"
+                        " result, error, attempts, request_id, received_at) VALUES ('sandbox', %s, 'payment.succeeded', NULL, %s,"
+                        " '{}', '{}', '{}', 'received', '', 0, '', now()) RETURNING id", [f"evt_raw_{number}", ref])
+            event_id = cur.fetchone()[0]
+            cur.execute("UPDATE payments_payment SET status = 'captured', captured_minor = 5997, last_gateway_event_at = now(),"
+                        " updated_at = now() WHERE id = %s AND status = 'pending'", [payment_id])
+            cur.execute("INSERT INTO payments_paymentevent (payment_id, from_status, to_status, amount_minor, gateway_event_id,"
+                        " reason, at) VALUES (%s, 'pending', 'captured', 5997, %s, 'payment.succeeded', now())",
+                        [payment_id, f"evt_raw_{number}"])
+            cur.execute("INSERT INTO payments_ledgerentry (order_id, payment_id, kind, merchant_id, suborder_id, order_line_id,"
+                        " component, amount_minor, currency, commission_bp, commission_minor, at)"
+                        " SELECT %s, %s, 'captured', m, s, l, 'line', 1999, 'CNY', 1000, 200, now()"
+                        " FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS x(m, s, l)",
+                        [order_id, payment_id, [it["merchant_id"] for it in items], suborders, order_lines])
+            for it, so, line in zip(items, suborders, lines, strict=True):
+                cur.execute(f'SET search_path = "{it["schema"]}", public')
+                cur.execute("UPDATE suborders_suborder SET status = 'awaiting_acceptance', accept_by = now() + interval '24 hours',"
+                            " version = version + 1, updated_at = now() WHERE id = %s AND status = 'pending_payment'", [so])
+                cur.execute("INSERT INTO suborders_suborderevent (suborder_id, action, from_status, to_status, lines, reason_code,"
+                            " reason, at) VALUES (%s, 'paid', 'pending_payment', 'awaiting_acceptance', '[]', '', 'paid', now())", [so])
+                cur.execute("UPDATE catalog_stockreservation SET expires_at = NULL WHERE owner = %s AND status = 'active'",
+                            [f"suborder_line:{line}"])
+            cur.execute("SET search_path = public")
+            cur.execute("UPDATE orders_subordermirror SET status = 'awaiting_acceptance', accept_by = now() + interval '24 hours',"
+                        " version = version + 1, updated_at = now() WHERE order_id = %s", [order_id])
+            cur.execute("INSERT INTO core_outboxevent (topic, aggregate_type, aggregate_id, schema_name, payload, status, attempts,"
+                        " last_error, created_at, available_at) SELECT t, a, i, sc, '{}', 'delivered', 0, '', now(), now()"
+                        " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS x(t, a, i, sc)",
+                        [["payment.captured"] + ["suborder.awaiting_acceptance", "suborder.changed"] * 3,
+                         ["payment"] + ["suborder"] * 6, [str(payment_id)] + [str(so) for so in suborders for _ in range(2)],
+                         ["public"] + [it["schema"] for it in items for _ in range(2)]])
+            cur.execute("UPDATE payments_gatewayevent SET result = 'applied', payment_id = %s, attempts = 1, processed_at = now()"
+                        " WHERE id = %s", [payment_id, event_id])
