@@ -139,3 +139,21 @@ def test_the_backfill_command_repairs_rows_written_without_skus(mall):
     assert _found(mall.acme, item["sku"]) == set(ids)
     call_command("suborders_skus_backfill", merchant=mall.acme.slug, stdout=out)
     assert out.getvalue().rstrip().endswith("0 suborder(s) written")
+
+
+def test_list_page_rows_are_escaped_and_carry_their_values(mall, client_at):
+    """The page's rows are made by the view as HTML (suborders.views._ROW): every value escaped."""
+    item = stock_item(mall.acme, stock=(5,), tag="esc")
+    name = "<b>O'Brien & \"Co\"</b>"
+    order, _ = order_checkout(shopper=mall.users["shopper"], email=None, shipping_address={**ADDRESS, "name": name},
+                              lines=[CheckoutLine(item["merchant_id"], item["variant_id"], 1)], idempotency_key=uuid.uuid4().hex)
+    (pk,) = _suborder_ids(mall.acme, order)
+    with in_merchant_schema(mall.acme):
+        so = SubOrder.objects.get(pk=pk)
+    body = client_at(mall.acme, mall.users["acme:owner"]).get("/suborders/", {"q": item["sku"]}).content.decode()
+    assert "&lt;b&gt;O&#x27;Brien &amp; &quot;Co&quot;&lt;/b&gt;" in body and name not in body
+    assert f'<tr data-number="{so.number}">' in body and f'value="{pk}" form="bulk-form"' in body
+    assert f'<a href="/suborders/{pk}/">{so.number}</a>' in body
+    assert "No suborders match." not in body
+    empty = client_at(mall.acme, mall.users["acme:owner"]).get("/suborders/", {"q": "NOSUCHSKU-42"}).content.decode()
+    assert "No suborders match." in empty and "<tr data-number" not in empty
