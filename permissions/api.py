@@ -1,10 +1,13 @@
 """Account API: who am I (with my roles here), and personal API tokens."""
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.tenancy import current_merchant
+from permissions.models import ApiToken
 from permissions.selectors import api_token_get_for_user, api_tokens_for_user, membership_roles
 from permissions.services import api_token_create, api_token_revoke
 
@@ -32,6 +35,7 @@ class MeView(APIView):
 
 class TokenCreateInput(serializers.Serializer):
     name = serializers.CharField(max_length=80)
+    read_only = serializers.BooleanField(required=False, default=False)
 
 
 class TokenCreateOutput(serializers.Serializer):
@@ -47,6 +51,7 @@ class TokenOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
+    read_only = serializers.BooleanField()
 
 
 class TokenCreateView(APIView):
@@ -56,16 +61,20 @@ class TokenCreateView(APIView):
     def get(self, request):
         return Response(TokenOutput(api_tokens_for_user(user=request.user), many=True).data)
 
-    @extend_schema(request=TokenCreateInput, responses={201: TokenCreateOutput}, summary="Create a personal API token")
+    @extend_schema(request=TokenCreateInput, responses={201: TokenCreateOutput},
+                   summary="Create a personal API token for the mall host (signed in on the page; a token cannot mint tokens)")
     def post(self, request):
+        if isinstance(request.auth, ApiToken):
+            raise PermissionDenied(_("An API token cannot create tokens: sign in on the tokens page."))
         data = TokenCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        token, secret = api_token_create(user=request.user, name=data.validated_data["name"])
+        token, secret = api_token_create(user=request.user, name=data.validated_data["name"],
+                                         read_only=data.validated_data["read_only"], actor=request.user)
         return Response(TokenCreateOutput({"id": token.pk, "name": token.name, "token": secret}).data, status=201)
 
 
 class TokenRevokeView(APIView):
     @extend_schema(request=None, responses={204: None}, summary="Revoke one of my API tokens")
     def delete(self, request, token_id: int):
-        api_token_revoke(token=api_token_get_for_user(user=request.user, token_id=token_id))
+        api_token_revoke(token=api_token_get_for_user(user=request.user, token_id=token_id), actor=request.user)
         return Response(status=204)

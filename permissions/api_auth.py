@@ -20,6 +20,12 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         token = api_token_authenticate(header[1])
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API token."))
+        merchant = current_merchant()
+        if token.merchant_id != (merchant.pk if merchant is not None else None):
+            raise exceptions.AuthenticationFailed(
+                _("This token is for another store's host.") if token.merchant_id else _("This token is for the mall host only."))
+        if token.read_only and request.method not in permissions.SAFE_METHODS:
+            raise exceptions.PermissionDenied(_("This token is read-only."))
         audit_context_set(via=f"token:{token.prefix}")  # this request writes as this token
         return token.user, token
 

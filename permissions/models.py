@@ -59,9 +59,13 @@ class Membership(models.Model):
 
 
 class ApiToken(models.Model):
-    """A personal API token. Only its SHA-256 is stored; the secret is shown once at creation."""
+    """A personal API token, scoped to one store or to the mall host. Only its SHA-256 is stored; the
+    secret is shown once at creation."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    # The one store the token acts at (with its user's roles there), or none: a shopper's token for the mall host.
+    merchant = models.ForeignKey("tenants.Merchant", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    read_only = models.BooleanField(default=False)  # GET/HEAD/OPTIONS only
     name = models.CharField(max_length=80)
     prefix = models.CharField(max_length=12, db_index=True)
     digest = models.CharField(max_length=64, unique=True)

@@ -33,6 +33,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "staff.manage": frozenset({Role.OWNER, Role.MANAGER}),  # only owners touch the owner role (services)
     "tokens.manage": frozenset({Role.OWNER, Role.MANAGER}),
     "audit.view": frozenset({Role.OWNER, Role.MANAGER}),  # search and export the store's audit trail
+    # what of an order a role sees (permissions.visibility): warehouse never sees money, finance sees contacts masked
+    "amounts.view": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE, Role.FINANCE}),
+    "contacts.view": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE, Role.WAREHOUSE}),
 }
 
 
@@ -55,6 +58,8 @@ CAPABILITY_LABELS = {
     "staff.manage": _("Invite staff, set their roles and remove them (owners alone for owners)"),
     "tokens.manage": _("Create and revoke API tokens"),
     "audit.view": _("Search and export the audit trail"),
+    "amounts.view": _("See prices, totals, discounts, payments and refunds"),
+    "contacts.view": _("See shoppers' phone numbers and street addresses unmasked"),
 }
 
 

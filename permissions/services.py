@@ -46,22 +46,50 @@ def membership_grant(*, user: User, merchant, roles: list[str], actor: User | No
     return membership
 
 
-def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
-    """Create a token; returns it and the secret, which is never stored in clear."""
+def api_token_create(*, user: User, name: str, merchant=None, read_only: bool = False, actor=None) -> tuple[ApiToken, str]:
+    """Create a token for `user`, acting at `merchant` (with the user's roles there) or, without one, a
+    shopper's token for the mall host. Returns it and the secret, which is never stored in clear.
+    With an `actor` (a person on a page or the API) the role table decides: tokens.manage at the store;
+    anyone signed in for their own mall-host token."""
     name = (name or "").strip()
-    if not name:
-        raise ValidationFailed(_("Give the token a name."), field="name")
+    if not name or len(name) > 80 or "\x00" in name:
+        raise ValidationFailed(_("Give the token a name (at most 80 characters)."), field="name")
+    if actor is not None:
+        from core.errors import PermissionDenied
+        from permissions.policy import authorize
+
+        if getattr(actor, "pk", None) != user.pk:
+            raise PermissionDenied(_("You can only create tokens for yourself."), field="user")
+        if merchant is not None:
+            authorize(actor, "tokens.manage", merchant=merchant)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with in_public_schema():
+    with in_public_schema(), transaction.atomic():
         token = ApiToken.objects.create(
-            user=user, name=name[:80], prefix=secret[:12], digest=hashlib.sha256(secret.encode()).hexdigest()
+            user=user, name=name, merchant=merchant, read_only=bool(read_only), prefix=secret[:12],
+            digest=hashlib.sha256(secret.encode()).hexdigest()
         )
+        if actor is not None:
+            audit_record(actor=actor, entity="api_token", entity_id=token.pk, action="create",
+                         after={"name": token.name, "prefix": token.prefix, "read_only": token.read_only},
+                         schema_name=merchant.schema_name if merchant is not None else "public")
     return token, secret
 
 
-def api_token_revoke(*, token: ApiToken) -> None:
-    with in_public_schema():
-        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def api_token_revoke(*, token: ApiToken, actor=None) -> None:
+    """Revoke a token: its user always may; at a store, an owner may revoke anyone's token for it."""
+    if actor is not None and getattr(actor, "pk", None) != token.user_id:
+        from core.errors import PermissionDenied
+        from permissions.selectors import membership_roles
+
+        store = token.merchant
+        if store is None or (Role.OWNER not in membership_roles(user=actor, merchant=store)
+                             and not getattr(actor, "is_staff", False)):
+            raise PermissionDenied(_("Only the token's owner, or an owner of its store, may revoke it."), field="token")
+    with in_public_schema(), transaction.atomic():
+        if ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()) and actor is not None:
+            audit_record(actor=actor, entity="api_token", entity_id=token.pk, action="revoke",
+                         before={"name": token.name, "prefix": token.prefix, "user": token.user.email},
+                         schema_name=token.merchant.schema_name if token.merchant_id else "public")
 
 
 # --- staff: invitations, roles, deactivation (owners and managers; only owners touch owners) -------------
@@ -253,4 +281,4 @@ def membership_deactivate(*, actor, membership: Membership) -> Membership:
 
 def _tokens_for_merchant(*, user_id: int, merchant):
     """The user's live tokens usable at this store."""
-    return ApiToken.objects.filter(user_id=user_id, revoked_at__isnull=True)
+    return ApiToken.objects.filter(user_id=user_id, merchant=merchant, revoked_at__isnull=True)

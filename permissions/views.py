@@ -45,7 +45,8 @@ def _tokens_context(request) -> tuple[str, dict] | None:
 
 @login_required
 def api_tokens(request):
-    """List, create and revoke the signed-in user's API tokens. A new secret is shown once."""
+    """List, create and revoke the signed-in user's API tokens for this host (a store's host: tokens
+    acting at that store; the mall host: shopper tokens). A new secret is shown once."""
     found = _tokens_context(request)
     if found is None:
         return render(request, "error.html", {
@@ -53,18 +54,20 @@ def api_tokens(request):
             "message": _("Only owners and managers of this store manage API tokens here."),
         }, status=403)
     base_template, extra = found
+    merchant = current_merchant()
     context = {"base_template": base_template, "new_secret": None, "error": None, **extra}
     if request.method == "POST":
         try:
             if "revoke" in request.POST:
                 token = api_token_get_for_user(user=request.user, token_id=request.POST.get("revoke") or 0)
-                api_token_revoke(token=token)
+                api_token_revoke(token=token, actor=request.user)
                 messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
                 return redirect("account-tokens")
-            token, secret = api_token_create(user=request.user, name=request.POST.get("name", ""))
+            token, secret = api_token_create(user=request.user, name=request.POST.get("name", ""), merchant=merchant,
+                                             read_only=request.POST.get("read_only") == "on", actor=request.user)
             context["new_secret"] = secret
             context["new_token"] = token
         except (ValidationFailed, NotFound) as exc:
             context["error"] = exc.message
-    context["tokens"] = api_tokens_for_user(user=request.user)
+    context["tokens"] = api_tokens_for_user(user=request.user).filter(merchant=merchant)
     return render(request, "permissions/tokens.html", context, status=400 if context["error"] else 200)

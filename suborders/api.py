@@ -4,9 +4,19 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.tenancy import current_merchant
 from permissions.api_auth import capability
+from permissions.visibility import field_access, redact
 from suborders.selectors import suborder_get, suborder_list_for_merchant
 from suborders.states import SubOrderStatus
+
+
+def _visible(request, data):
+    """What the caller's roles may see: no amounts for warehouse staff, contacts masked for finance."""
+    return redact(data, field_access(user=request.user, merchant=current_merchant()))
+
+
+AMOUNT_NOTE = "Absent for roles that do not see amounts (warehouse)."
 
 
 class SubOrderLineOutput(serializers.Serializer):
@@ -19,10 +29,10 @@ class SubOrderLineOutput(serializers.Serializer):
     variant_id = serializers.IntegerField()
     sku = serializers.CharField()
     name = serializers.CharField()
-    unit_price_minor = serializers.IntegerField()
+    unit_price_minor = serializers.IntegerField(required=False, help_text=AMOUNT_NOTE)
     quantity = serializers.IntegerField()
-    discount_minor = serializers.IntegerField()
-    line_total_minor = serializers.IntegerField()
+    discount_minor = serializers.IntegerField(required=False, help_text=AMOUNT_NOTE)
+    line_total_minor = serializers.IntegerField(required=False, help_text=AMOUNT_NOTE)
 
 
 class SubOrderEventOutput(serializers.Serializer):
@@ -46,11 +56,11 @@ class SubOrderOutput(serializers.Serializer):
     warehouse_name = serializers.CharField()
     warehouse_reason = serializers.CharField()
     shipping_method = serializers.CharField()
-    shipping_address = serializers.JSONField()
-    subtotal_minor = serializers.IntegerField()
-    shipping_minor = serializers.IntegerField()
-    discount_minor = serializers.IntegerField()
-    total_minor = serializers.IntegerField()
+    shipping_address = serializers.JSONField(help_text="Masked to the district, with the phone masked, for finance.")
+    subtotal_minor = serializers.IntegerField(required=False, help_text=AMOUNT_NOTE)
+    shipping_minor = serializers.IntegerField(required=False, help_text=AMOUNT_NOTE)
+    discount_minor = serializers.IntegerField(required=False, help_text=AMOUNT_NOTE)
+    total_minor = serializers.IntegerField(required=False, help_text=AMOUNT_NOTE)
     created_at = serializers.DateTimeField()
 
 
@@ -102,7 +112,7 @@ class SubOrderListView(APIView):
         if errors:
             raise errors[0]
         page = suborder_list_for_merchant(filters=filters)
-        return Response({"results": self.Output(page.rows, many=True).data, "next": page.next_cursor})
+        return Response({"results": _visible(request, self.Output(page.rows, many=True).data), "next": page.next_cursor})
 
 
 class SubOrderDetailView(APIView):
@@ -110,4 +120,4 @@ class SubOrderDetailView(APIView):
 
     @extend_schema(summary="One suborder with its lines and status history", responses=SubOrderDetailOutput)
     def get(self, request, suborder_id: int):
-        return Response(SubOrderDetailOutput(suborder_get(suborder_id=suborder_id)).data)
+        return Response(_visible(request, SubOrderDetailOutput(suborder_get(suborder_id=suborder_id)).data))

@@ -8,8 +8,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.idempotency import idempotent
+from core.tenancy import current_merchant
 from fulfillment.models import Shipment
 from permissions.api_auth import capability
+from permissions.visibility import field_access, redact
 from suborders.api import SubOrderDetailOutput
 from suborders.selectors import suborder_get
 from suborders.states import REASONS
@@ -58,8 +60,10 @@ def _pairs(body) -> list[tuple[int, int]] | None:
     return None if not lines else [(ln["line_id"], ln["quantity"]) for ln in lines]
 
 
-def _detail(suborder_id):
-    return SubOrderDetailOutput(suborder_get(suborder_id=suborder_id)).data
+def _detail(request, suborder_id):
+    """The suborder after the action, as the caller's roles may see it (no amounts for warehouse)."""
+    return redact(SubOrderDetailOutput(suborder_get(suborder_id=suborder_id)).data,
+                  field_access(user=request.user, merchant=current_merchant()))
 
 
 class SubOrderAcceptView(APIView):
@@ -71,7 +75,7 @@ class SubOrderAcceptView(APIView):
         from suborders.services import suborder_accept
 
         suborder_accept(suborder_id=suborder_id, actor=request.user)
-        return Response(_detail(suborder_id))
+        return Response(_detail(request, suborder_id))
 
 
 class SubOrderRefuseView(APIView):
@@ -90,7 +94,7 @@ class SubOrderRefuseView(APIView):
         body = data.validated_data
         suborder_refuse_lines(suborder_id=suborder_id, actor=request.user, lines=_pairs(body),
                               reason_code=body["reason_code"], reason=body["reason"])
-        return Response(_detail(suborder_id))
+        return Response(_detail(request, suborder_id))
 
 
 class SubOrderCancelView(APIView):
@@ -107,7 +111,7 @@ class SubOrderCancelView(APIView):
         body = data.validated_data
         suborder_cancel_lines(suborder_id=suborder_id, actor=request.user, lines=_pairs(body),
                               reason_code=body["reason_code"], reason=body["reason"])
-        return Response(_detail(suborder_id))
+        return Response(_detail(request, suborder_id))
 
 
 class SubOrderShipmentsView(APIView):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from suborders import api, api_actions, draft_api
+from suborders import api, api_actions, draft_api, edit_views
 
 urlpatterns = [
     path("suborders/", api.SubOrderListView.as_view(), name="api-suborders"),
@@ -8,6 +8,7 @@ urlpatterns = [
     path("suborders/<int:suborder_id>/accept/", api_actions.SubOrderAcceptView.as_view(), name="api-suborder-accept"),
     path("suborders/<int:suborder_id>/refuse/", api_actions.SubOrderRefuseView.as_view(), name="api-suborder-refuse"),
     path("suborders/<int:suborder_id>/cancel/", api_actions.SubOrderCancelView.as_view(), name="api-suborder-cancel"),
+    path("suborders/<int:suborder_id>/contact/", edit_views.SubOrderContactView.as_view(), name="api-suborder-contact"),
     path("suborders/<int:suborder_id>/shipments/", api_actions.SubOrderShipmentsView.as_view(), name="api-suborder-shipments"),
     path("shipments/<int:shipment_id>/delivered/", api_actions.ShipmentDeliveredView.as_view(), name="api-shipment-delivered"),
     path("drafts/", draft_api.DraftListCreateView.as_view(), name="api-drafts"),

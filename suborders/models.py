@@ -41,6 +41,7 @@ class SubOrder(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     is_late = models.BooleanField(default=False, db_default=False)  # missed its shipping deadline
     version = models.PositiveIntegerField(default=1, db_default=1)  # bumped on every change; guards the mirror
+    note = models.TextField(blank=True, default="", db_default="")  # the staff's own note (customer service)
     # The distinct SKUs of its lines, sorted: the SKU search reads them on the row (GIN index, or a walk of
     # the list newest first) instead of probing the lines of every suborder. Written with the lines
     # (suborders.sql, the only writer of lines); migration 0005 backfilled older rows.

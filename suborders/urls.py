@@ -1,7 +1,7 @@
 """Merchant dashboard suborder pages, mounted at /suborders/ on merchant hosts (merchants.urls)."""
 from django.urls import path
 
-from suborders import actions, bulk_ship, views
+from suborders import actions, bulk_ship, edit_views, views
 
 urlpatterns = [
     path("", views.suborder_list, name="suborders-list"),
@@ -14,5 +14,6 @@ urlpatterns = [
     path("<int:suborder_id>/refuse/", actions.suborder_refuse_view, name="suborders-refuse"),
     path("<int:suborder_id>/cancel/", actions.suborder_cancel_view, name="suborders-cancel"),
     path("<int:suborder_id>/ship/", actions.suborder_ship_view, name="suborders-ship"),
+    path("<int:suborder_id>/contact/", edit_views.suborder_contact_view, name="suborders-contact"),
     path("shipments/<int:shipment_id>/delivered/", actions.shipment_delivered_view, name="shipments-delivered"),
 ]

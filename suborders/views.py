@@ -40,9 +40,15 @@ def suborder_list(request):
     from catalog.selectors import warehouse_list
     from core.money import Money
     from fulfillment.carriers import CARRIERS
+    from permissions.visibility import field_access, mask_name
     from suborders.selectors import suborder_list_filters_parse
 
     filters, errors = suborder_list_filters_parse(request.GET)
+    see = field_access(user=request.user, merchant=current_merchant())
+    if not see.amounts and filters.ordering in ("-total", "total"):
+        from dataclasses import replace
+
+        filters = replace(filters, ordering="-created")  # no sorting by what this role may not see
     page = suborder_list_for_merchant(filters=filters)
     can_bulk = user_can(user=request.user, merchant=current_merchant(), capability="suborders.accept")
     try:
@@ -56,15 +62,18 @@ def suborder_list(request):
     labels, select_label = {}, _("Select")
     late = f' <span class="badge low" data-testid="late">{escape(_("Late"))}</span>'
     rows = []
+    row_format = _ROW if see.amounts else _ROW.replace("<td>{total}</td>", "")
     for so in page.rows:
         number = escape(so.number)
         status = labels.get(so.status) or labels.setdefault(so.status, escape(str(STATUS_LABELS.get(so.status, so.status))))
-        rows.append(_ROW.format(
+        rows.append(row_format.format(
             number=number, url=escape(detail.replace("987654321", str(so.pk))),
             check=_CHECKBOX.format(pk=so.pk, label=escape(f"{select_label} {so.number}")) if checkboxes else "",
             created=timezone.localtime(so.created_at).strftime("%Y-%m-%d %H:%M"), status=status,
-            late=late if so.is_late else "", shopper=escape((so.shipping_address or {}).get("name", "")),
-            total=escape(Money(so.total_minor, so.currency).format()), warehouse=escape(so.warehouse_name)))
+            late=late if so.is_late else "",
+            shopper=escape(name if see.contacts else mask_name(name)) if (name := (so.shipping_address or {}).get("name", "")) else "",
+            total=escape(Money(so.total_minor, so.currency).format()) if see.amounts else "",
+            warehouse=escape(so.warehouse_name)))
     query = request.GET.copy()
     query.pop("cursor", None)
     first_url = "?" + query.urlencode() if filters.after else ""
@@ -76,10 +85,11 @@ def suborder_list(request):
         "suborders": page.rows, "errors": errors, "searched": page.searched, "next_url": next_url,
         "params": request.GET, "status": filters.status or "", "ordering": filters.ordering,
         "statuses": SubOrderStatus.choices, "carriers": CARRIERS.values(),
-        "orderings": [("-created", _("Newest first")), ("created", _("Oldest first")), ("-total", _("Highest total")),
-                      ("total", _("Lowest total")), ("status", _("Status A–Z")), ("-status", _("Status Z–A"))],
+        "orderings": [o for o in (("-created", _("Newest first")), ("created", _("Oldest first")), ("-total", _("Highest total")),
+                                  ("total", _("Lowest total")), ("status", _("Status A–Z")), ("-status", _("Status Z–A")))
+                      if see.amounts or "total" not in o[0]],
         "warehouses": warehouse_list(), "first_url": first_url, "rows": mark_safe("\n  ".join(rows)),  # noqa: S308  every value escaped above
-        "can_bulk": can_bulk,
+        "can_bulk": can_bulk, "see": see,
     })
 
 
@@ -95,6 +105,17 @@ def suborder_detail(request, suborder_id: int):
         ev.from_label = STATUS_LABELS.get(ev.from_status, ev.from_status)
         ev.to_label = STATUS_LABELS.get(ev.to_status, ev.to_status)
     merchant = current_merchant()
+    from permissions.visibility import address_for, field_access, mask_name, mask_phone
+    from suborders.states import HOLDS_RESERVATION
+
+    see = field_access(user=request.user, merchant=merchant)
+    if not see.contacts:  # a contact change's before → after, masked like the address itself
+        masks = {"phone": mask_phone, "name": mask_name, "line1": lambda v: "***" if v else "",
+                 "line2": lambda v: "***" if v else "", "note": lambda v: "***" if v else ""}
+        for ev in events:
+            if ev.action == "contact_changed":
+                ev.lines = [{**c, "before": masks[c["field"]](c["before"]), "after": masks[c["field"]](c["after"])}
+                            if c.get("field") in masks else c for c in ev.lines]
     money = {}
     if user_can(user=request.user, merchant=merchant, capability="payments.view"):
         with in_public_schema():
@@ -110,10 +131,18 @@ def suborder_detail(request, suborder_id: int):
         c = carrier_get(sh.carrier)
         sh.carrier_name, sh.track_link = (c.name, c.link(sh.tracking_number)) if c else (sh.carrier, "")
     from django.utils import timezone
+    from django.utils.translation import gettext as _
 
     from fulfillment.tracking_entry import KINDS
 
+    can_edit_contact = (user_can(user=request.user, merchant=merchant, capability="suborders.edit_address")
+                        and so.status in HOLDS_RESERVATION and not any(ln.shipped_qty for ln in lines))
+    contact_labels = (("name", _("Recipient")), ("phone", _("Phone")), ("line1", _("Street")), ("line2", _("Street (more)")),
+                      ("city", _("City")), ("region", _("Region")), ("postcode", _("Postcode")), ("country", _("Country")))
     return render(request, "suborders/suborder_detail.html", {
+        "see": see, "shown_address": address_for(see, so.shipping_address), "can_edit_contact": can_edit_contact,
+        "contact_fields": [(k, label, (so.shipping_address or {}).get(k, "")) for k, label in contact_labels]
+        if can_edit_contact else [],
         "so": so, "lines": lines, "events": events, "money": money, "idempotency_key": uuid.uuid4().hex,
         "shipments": shipments, "can_print": user_can(user=request.user, merchant=merchant, capability="suborders.ship"),
         "tracking_kinds": KINDS.items(), "now_local": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),

@@ -11,7 +11,7 @@ class MerchantAdminForm(forms.ModelForm):
 
     class Meta:
         model = Merchant
-        fields = ("name", "slug", "contact_email", "default_currency", "commission_bp", "status", "suspended_reason")
+        fields = ("name", "slug", "contact_email", "default_currency", "commission_bp")
 
     def clean_slug(self):
         from merchants.services import RESERVED_SLUGS, SLUG_RE
@@ -36,8 +36,10 @@ class MerchantAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("name", "slug")
     def get_readonly_fields(self, request, obj=None):
-        # The slug names the schema and the host: fixed once the merchant exists.
-        return ("slug", "schema_name", "created_at") if obj else ("schema_name", "created_at")
+        # The slug names the schema and the host: fixed once the merchant exists. The status changes only
+        # through the suspend/reinstate actions (merchants.services: audited, with its outbox event).
+        return ("slug", "schema_name", "created_at", "status", "suspended_reason") if obj else (
+            "schema_name", "created_at", "status", "suspended_reason")
     inlines = [DomainInline]
     actions = ["suspend", "reinstate"]
     fields = ("name", "slug", "contact_email", "default_currency", "commission_bp", "status", "suspended_reason", "schema_name", "created_at")
@@ -49,7 +51,14 @@ class MerchantAdmin(admin.ModelAdmin):
         from merchants.services import merchant_create
 
         if change:
+            from permissions.services import audit_record
+
+            before = {f: form.initial.get(f) for f in form.changed_data}
             super().save_model(request, obj, form, change)
+            if form.changed_data:
+                audit_record(actor=request.user, entity="merchant", entity_id=obj.pk, action="profile_update",
+                             before=before, after={f: form.cleaned_data.get(f) for f in form.changed_data},
+                             schema_name="public")
             return
         created = merchant_create(
             slug=obj.slug, name=obj.name, contact_email=obj.contact_email or None,

@@ -151,7 +151,7 @@ def api_at():
         host = host_of(merchant) if merchant is not None else "localhost"
         client = APIClient(HTTP_HOST=host)
         if user is not None:
-            _, secret = api_token_create(user=user, name="test")
+            _, secret = api_token_create(user=user, name="test", merchant=merchant)
             client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
         return client
 

@@ -144,6 +144,22 @@ def test_admin_rejects_bad_slugs_as_form_errors(mall, client_at, slug):
     assert Merchant.objects.count() == before
 
 
+def test_the_merchant_change_form_cannot_set_the_status_and_profile_edits_are_audited(mall, client_at):
+    from permissions.models import AuditEntry
+
+    client = client_at(None, mall.users["operator"])
+    m = mall.globex
+    resp = client.post(f"/admin/tenants/merchant/{m.pk}/change/", _add_form(
+        name=m.name, slug=m.slug, contact_email="new-contact@globex.test", commission_bp=str(m.commission_bp),
+        status="suspended", suspended_reason="sneaky", **{"domains-TOTAL_FORMS": "0", "domains-INITIAL_FORMS": "0"}))
+    assert resp.status_code == 302, resp.content.decode()[:2000]
+    m.refresh_from_db()
+    assert (m.status, m.suspended_reason, m.contact_email) == ("active", "", "new-contact@globex.test")
+    row = AuditEntry.objects.filter(entity="merchant", entity_id=str(m.pk), action="profile_update").latest("id")
+    assert row.after == {"contact_email": "new-contact@globex.test"} and row.actor == mall.users["operator"]
+    assert not OutboxEvent.objects.filter(topic="merchant.suspended", aggregate_id=str(m.pk)).exists()
+
+
 # --- the console page -------------------------------------------------------------------------
 
 def test_console_lists_merchants_with_status_and_dead_letters(mall, client_at):

@@ -40,16 +40,69 @@ def test_token_creation_needs_a_signed_in_user_and_a_name(mall, client_at):
     assert not ApiToken.objects.filter(user=mall.users["shopper"]).exists()
 
 
-def test_bearer_token_carries_the_users_roles_on_each_merchant_host(mall):
-    _, secret = api_token_create(user=mall.users["acme:warehouse"], name="wms")
+def test_a_store_token_carries_the_users_roles_there_and_works_nowhere_else(mall):
+    _, secret = api_token_create(user=mall.users["acme:warehouse"], name="wms", merchant=mall.acme)
     at_acme = _api("acme.localhost", f"Bearer {secret}").get("/api/v1/me/").json()
     assert (at_acme["merchant"], at_acme["roles"]) == ("acme", ["warehouse"])
-    at_globex = _api("globex.localhost", f"Bearer {secret}").get("/api/v1/merchant/")
-    assert at_globex.status_code == 403 and at_globex.json()["code"] == "permission_denied"
+    for host in ("globex.localhost", "localhost"):
+        resp = _api(host, f"Bearer {secret}").get("/api/v1/me/")
+        assert resp.status_code == 401 and resp.json()["code"] == "authentication_failed"
+
+
+def test_a_mall_token_never_acts_at_a_store_even_for_its_owner(mall):
+    _, secret = api_token_create(user=mall.users["acme:owner"], name="shopping")
+    assert _api(auth=f"Bearer {secret}").get("/api/v1/me/").status_code == 200
+    resp = _api("acme.localhost", f"Bearer {secret}").get("/api/v1/merchant/")
+    assert resp.status_code == 401 and resp.json()["message"] == "This token is for the mall host only."
+
+
+def test_a_read_only_token_reads_and_cannot_write(mall):
+    from catalog.models import Product
+    from core.tenancy import in_merchant_schema
+
+    _, secret = api_token_create(user=mall.users["acme:manager"], name="reporting", merchant=mall.acme, read_only=True)
+    api = _api("acme.localhost", f"Bearer {secret}")
+    assert api.get("/api/v1/catalog/products/").status_code == 200
+    resp = api.post("/api/v1/catalog/products/", {"name": "Sneaky", "variants": [{"sku": "RO-1", "price": "1"}]}, format="json")
+    assert resp.status_code == 403 and resp.json()["message"] == "This token is read-only."
+    with in_merchant_schema(mall.acme):
+        assert not Product.objects.filter(name="Sneaky").exists()
+
+
+def test_a_token_cannot_mint_tokens(mall):
+    _, secret = api_token_create(user=mall.users["shopper"], name="script")
+    resp = _api(auth=f"Bearer {secret}").post("/api/v1/tokens/", {"name": "child"}, format="json")
+    assert resp.status_code == 403 and "cannot create tokens" in resp.json()["message"]
+    assert not ApiToken.objects.filter(user=mall.users["shopper"], name="child").exists()
+
+
+def test_the_store_token_page_creates_store_tokens_and_only_for_roles_with_tokens_manage(mall):
+    from core.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        api_token_create(user=mall.users["acme:warehouse"], name="x", merchant=mall.acme, actor=mall.users["acme:warehouse"])
+    with pytest.raises(PermissionDenied):
+        api_token_create(user=mall.users["acme:owner"], name="x", merchant=mall.acme, actor=mall.users["acme:manager"])
+    assert not ApiToken.objects.filter(name="x").exists()
+
+
+def test_an_owner_revokes_another_staff_members_store_token_and_a_manager_cannot(mall):
+    from core.errors import PermissionDenied
+
+    token, _ = api_token_create(user=mall.users["acme:manager"], name="mgr", merchant=mall.acme)
+    with pytest.raises(PermissionDenied):
+        api_token_revoke(token=token, actor=mall.users["acme:finance"])
+    with pytest.raises(PermissionDenied):
+        api_token_revoke(token=token, actor=mall.users["globex:owner"])
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    api_token_revoke(token=token, actor=mall.users["acme:owner"])
+    token.refresh_from_db()
+    assert token.revoked_at is not None
 
 
 def test_revoked_token_gets_401_json_with_code(mall):
-    token, secret = api_token_create(user=mall.users["acme:owner"], name="old")
+    token, secret = api_token_create(user=mall.users["acme:owner"], name="old", merchant=mall.acme)
     assert _api("acme.localhost", f"Bearer {secret}").get("/api/v1/merchant/").status_code == 200
     api_token_revoke(token=token)
     resp = _api("acme.localhost", f"Bearer {secret}").get("/api/v1/merchant/")
@@ -130,7 +183,7 @@ def test_tokens_page_creates_shows_secret_once_and_revokes(mall, client_at):
 
 def test_tokens_page_rejects_an_empty_name(mall, client_at):
     resp = client_at(mall.acme, mall.users["acme:manager"]).post("/accounts/tokens/", {"name": "  "})
-    assert resp.status_code == 400 and "Give the token a name." in resp.content.decode()
+    assert resp.status_code == 400 and "Give the token a name (at most 80 characters)." in resp.content.decode()
     assert not ApiToken.objects.filter(user=mall.users["acme:manager"]).exists()
 
 

@@ -122,7 +122,7 @@ def test_a_removed_member_loses_the_dashboard_and_the_api_at_once(mall, client_a
 
     user = user_create(email=_email("wh"), password=PASSWORD)
     m = membership_grant(user=user, merchant=mall.acme, roles=["warehouse"])
-    _, secret = api_token_create(user=user, name="wms")
+    _, secret = api_token_create(user=user, name="wms", merchant=mall.acme)
     page = client_at(mall.acme, user)
     api = APIClient(HTTP_HOST="acme.localhost", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert page.get("/suborders/").status_code == 200 and api.get("/api/v1/suborders/").status_code == 200

@@ -321,7 +321,7 @@ class Command(BaseCommand):
     def _drop(self, merchant) -> None:
         from core.models import OutboxEvent
         from orders.models import Order, SubOrderMirror
-        from permissions.models import AuditEntry, Membership
+        from permissions.models import Membership
         from tenants.models import Domain
 
         with transaction.atomic():
@@ -332,7 +332,6 @@ class Command(BaseCommand):
                             f"DELETE FROM {Order._meta.db_table} WHERE id IN (SELECT order_id FROM m)", [merchant.pk])
             OutboxEvent.objects.filter(schema_name=merchant.schema_name).delete()
             OutboxEvent.objects.filter(aggregate_type="merchant", aggregate_id=str(merchant.pk)).delete()
-            AuditEntry.objects.filter(entity="merchant", entity_id=str(merchant.pk)).delete()
             Membership.objects.filter(merchant=merchant).delete()
             Domain.objects.filter(tenant=merchant).delete()
             # whatever else in public points at the bench merchant (read models, indexes of other apps)
@@ -436,7 +435,7 @@ class Command(BaseCommand):
         owner = User.objects.filter(email=OWNER_EMAIL).first() or user_create(email=OWNER_EMAIL, password="bench-pass-123")
         membership_grant(user=owner, merchant=self.merchant, roles=["owner"])
         self.owner = owner
-        self.token, self.secret = api_token_create(user=owner, name="bench dashboard")
+        self.token, self.secret = api_token_create(user=owner, name="bench dashboard", merchant=self.merchant)
 
     # -- what to search for -------------------------------------------------------------------
     def _samples(self) -> dict:

@@ -1,0 +1,67 @@
+"""Editing a placed suborder's shipping contact and staff note: the suborder page's form and the API."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import DomainError
+from core.idempotency import idempotent
+from permissions.api_auth import capability
+from permissions.decorators import require_capability
+from suborders.api import SubOrderDetailOutput
+from suborders.api_actions import IDEMPOTENCY, _detail
+
+ADDRESS_KEYS = ("name", "phone", "line1", "line2", "city", "region", "postcode", "country")
+
+
+@require_capability("suborders.edit_address")
+@require_POST
+def suborder_contact_view(request, suborder_id: int):
+    from suborders.edits import suborder_contact_change
+
+    address = {k: request.POST.get(f"address_{k}", "")[:300] for k in ADDRESS_KEYS if f"address_{k}" in request.POST}
+    note = request.POST.get("note")
+    try:
+        suborder_contact_change(suborder_id=suborder_id, actor=request.user, address=address or None,
+                                note=note[:2001] if note is not None else None)
+    except DomainError as err:
+        messages.error(request, f"{err.field}: {err.message}" if err.field else err.message)
+    else:
+        messages.success(request, _("Saved."))
+    return redirect(reverse("suborders-detail", args=[suborder_id]))
+
+
+class ContactInput(serializers.Serializer):
+    shipping_address = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=300), required=False,
+                                             help_text="Only the fields to change: name, phone, line1, line2, city, region, "
+                                                       "postcode, country. The whole address is then checked as at checkout.")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, help_text="The staff's own note.")
+
+
+class SubOrderContactView(APIView):
+    """Change a suborder's shipping address, phone or note before anything ships (customer service)."""
+
+    permission_classes = [capability("suborders.edit_address")]
+
+    @extend_schema(summary="Change the shipping address, phone or staff note before anything ships",
+                   request=ContactInput, responses=SubOrderDetailOutput, parameters=[IDEMPOTENCY],
+                   examples=[OpenApiExample("New phone and street", request_only=True, value={
+                       "shipping_address": {"phone": "+86 139 0000 1111", "line1": "88 Nanjing Rd"},
+                       "note": "Shopper called: deliver after 6 pm"})])
+    @idempotent
+    def post(self, request, suborder_id: int):
+        from suborders.edits import suborder_contact_change
+
+        data = ContactInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        suborder_contact_change(suborder_id=suborder_id, actor=request.user, address=v.get("shipping_address"),
+                                note=v.get("note"))
+        return Response(_detail(request, suborder_id))
