@@ -104,6 +104,13 @@ class IdCursor(CursorPagination):
 
 # ---------------------------------------------------------------- serializers
 
+def _visible(request, data):
+    """Prices only for roles that see amounts (warehouse staff do not: permissions.visibility)."""
+    from permissions.visibility import field_access, redact
+
+    return redact(data, field_access(user=request.user, merchant=current_merchant()))
+
+
 class VariantOutput(serializers.Serializer):
     id = serializers.IntegerField()
     sku = serializers.CharField()
@@ -336,7 +343,7 @@ class ProductsView(APIView):
                                                  category_id=int(category) if category else None)
         paginator = IdCursor()
         page = paginator.paginate_queryset(qs.prefetch_related("variants"), request, view=self)
-        return paginator.get_paginated_response(ProductOutput(page, many=True).data)
+        return paginator.get_paginated_response(_visible(request, ProductOutput(page, many=True).data))
 
     @extend_schema(request=ProductCreateInput, responses={201: ProductOutput}, summary="Create a product with variants")
     def post(self, request):
@@ -353,9 +360,9 @@ class ProductDetailView(APIView):
     permission_classes = [MerchantCapability]
     capabilities = {"GET": "catalog.view", "PATCH": "catalog.edit", "*": "catalog.view"}
 
-    @extend_schema(responses=ProductOutput, summary="One product with its variants")
+    @extend_schema(responses=ProductOutput, summary="One product with its variants (no prices for warehouse staff)")
     def get(self, request, product_id: int):
-        return Response(ProductOutput(selectors.product_get(product_id=product_id)).data)
+        return Response(_visible(request, ProductOutput(selectors.product_get(product_id=product_id)).data))
 
     @extend_schema(request=ProductUpdateInput, responses=ProductOutput, summary="Change a product; variants with id are updated, without id created")
     def patch(self, request, product_id: int):

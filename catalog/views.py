@@ -55,6 +55,13 @@ def _can(request, capability: str) -> bool:
     return user_can(user=request.user, merchant=current_merchant(), capability=capability)
 
 
+def _see(request):
+    """What this role may see of the catalog: warehouse staff never see prices (permissions.visibility)."""
+    from permissions.visibility import field_access
+
+    return field_access(user=request.user, merchant=current_merchant())
+
+
 def _after(request) -> int | None:
     try:
         value = int(request.GET.get("after", ""))
@@ -95,7 +102,7 @@ def product_list(request):
         p.variant_count = len(p.variants.all())
     return render(request, "catalog/product_list.html", {
         "rows": rows, "q": q, "next_url": _next_url(request, cursor), "first_page": _after(request) is None,
-        "can_edit": _can(request, "catalog.edit"),
+        "can_edit": _can(request, "catalog.edit"), "see": _see(request),
     })
 
 
@@ -375,6 +382,7 @@ def stock_variant(request, variant_id: int):
                 form.add_error(None, exc.message)
     movements, cursor = _keyset_page(movement_list_for_variant(variant_id=variant.pk), request, size=100)
     return render(request, "catalog/stock_variant.html", {
+        "see": _see(request),
         "variant": variant, "levels": stock_levels_for_variant(variant_id=variant.pk), "receive": receive,
         "adjust": adjust, "can_edit": can_edit and bool(warehouses), "movements": movements,
         "next_url": _next_url(request, cursor),
@@ -426,17 +434,30 @@ def export(request):
     merchant = current_merchant()
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     name = f"{merchant.slug}-catalog-{stamp}"
+    see = _see(request)
     if fmt == "xlsx":
         # openpyxl writes a zip, which needs a seekable file: spool to disk (write-only mode keeps memory flat)
         tmp = tempfile.TemporaryFile()
-        bulk.export_xlsx(bulk.export_rows(), tmp)
+        bulk.export_xlsx(_without_prices(bulk.export_rows(), see), tmp)
         tmp.seek(0)
         return FileResponse(tmp, as_attachment=True, filename=f"{name}.xlsx",
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response = StreamingHttpResponse(bulk.export_csv_chunks(_rows_in_schema(merchant)),
+    response = StreamingHttpResponse(bulk.export_csv_chunks(_without_prices(_rows_in_schema(merchant), see)),
                                      content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response
+
+
+def _without_prices(rows, see):
+    """The export's rows without the price and currency columns for a role that sees no amounts."""
+    if see.amounts:
+        yield from rows
+        return
+    drop = None
+    for row in rows:
+        if drop is None:
+            drop = {i for i, name in enumerate(row) if name in ("price", "currency")}
+        yield [v for i, v in enumerate(row) if i not in drop]
 
 
 def _rows_in_schema(merchant):
