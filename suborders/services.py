@@ -64,7 +64,9 @@ def suborders_create_for_checkout(
     }
     with transaction.atomic(savepoint=False):
         with connection.cursor() as cur:
-            cur.execute(CREATE_FOR_CHECKOUT_SQL, params)
+            # Named per schema, like the stock reservation statement: PostgreSQL re-plans a prepared
+            # statement whenever it runs under another search_path, so each merchant schema gets its own.
+            cur.execute(f"/* {connection.schema_name} */{CREATE_FOR_CHECKOUT_SQL}", params)
             rows = cur.fetchall()
         suborder_ids = {number: pk for kind, pk, number, _v in rows if kind == "suborder"}
         line_ids = {(number, variant_id): pk for kind, pk, number, variant_id in rows if kind == "line"}

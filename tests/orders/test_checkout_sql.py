@@ -49,3 +49,23 @@ def test_alternating_merchants_on_one_connection_reserve_in_their_own_schema(mal
                        lines=[CheckoutLine(item["merchant_id"], item["variant_id"], n + 1)], idempotency_key=f"alt-{n}")
     assert levels(a) == [(20, 1 + 3 + 5)]
     assert levels(g) == [(20, 2 + 4 + 6)]
+
+
+def test_each_merchant_schema_gets_its_own_text_of_the_per_schema_statements(mall):
+    """The suborder and stock reservation statements run under each merchant's search_path; with
+    server-side prepared statements one shared text would be re-planned on every switch, so each
+    carries its schema's name (a text, and a plan, per schema). Fails if either loses the name."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    a = stock_item(mall.acme, stock=(5,))
+    g = stock_item(mall.globex, stock=(5,))
+    with CaptureQueriesContext(connection) as ctx:
+        order_checkout(shopper=mall.users["shopper"], email=None, shipping_address=ADDRESS, idempotency_key="per-schema-texts",
+                       lines=[CheckoutLine(a["merchant_id"], a["variant_id"], 1), CheckoutLine(g["merchant_id"], g["variant_id"], 1)])
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    for schema in (mall.acme.schema_name, mall.globex.schema_name):
+        named = [s for s in sqls if s.startswith(f"/* {schema} */")]
+        assert any("INSERT INTO suborders_suborder" in s for s in named), schema
+        assert any("catalog_stocklevel" in s for s in named), schema
+    assert not [s for s in sqls if "INSERT INTO suborders_suborder" in s and not s.startswith("/* m_")]
