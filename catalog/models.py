@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from guardian.models import UserObjectPermissionBase
 
 
 class Category(models.Model):
@@ -98,9 +99,20 @@ class Warehouse(models.Model):
 
     class Meta:
         ordering = ["priority", "id"]
+        permissions = [("work_in_warehouse", "Work in this warehouse (ship from it, see its stock)")]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class WarehouseUserObjectPermission(UserObjectPermissionBase):
+    """django-guardian's direct foreign-key table for warehouses (in the merchant's schema): an owner
+    limits a warehouse user to the warehouses granted here (catalog.selectors.warehouse_scope_for)."""
+
+    content_object = models.ForeignKey(Warehouse, on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        abstract = False
 
 
 class StockLevel(models.Model):

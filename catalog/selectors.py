@@ -227,3 +227,43 @@ def import_job_get(*, job_id) -> ImportJob:
     if job is None:
         raise NotFound(_("No import %(id)s.") % {"id": job_id}, field="job")
     return job
+
+
+# --- warehouse grants (django-guardian object permissions) ----------------------------------------------
+
+WORK_IN_WAREHOUSE = "work_in_warehouse"
+
+
+@merchant_only
+def warehouse_scope_for(*, user, merchant) -> frozenset[int] | None:
+    """The warehouses `user` is limited to at this store, or None when not limited. Only a user whose
+    only role here is warehouse can be limited, and only once an owner granted them warehouses:
+    owners, managers, customer service and finance always see every warehouse's orders."""
+    from catalog.models import WarehouseUserObjectPermission
+    from permissions.roles import Role
+    from permissions.selectors import membership_roles
+
+    if user is None or getattr(user, "is_staff", False) or not getattr(user, "is_authenticated", False):
+        return None
+    if set(membership_roles(user=user, merchant=merchant)) != {Role.WAREHOUSE}:
+        return None
+    cache = getattr(user, "_mallard_warehouse_scope", None)
+    if cache is None:
+        cache = user._mallard_warehouse_scope = {}
+    if merchant.pk not in cache:
+        ids = frozenset(WarehouseUserObjectPermission.objects.filter(
+            user_id=user.pk, permission__codename=WORK_IN_WAREHOUSE).values_list("content_object_id", flat=True))
+        cache[merchant.pk] = ids or None
+    return cache[merchant.pk]
+
+
+@merchant_only
+def warehouse_grants_for(*, user_ids) -> dict[int, list[int]]:
+    """user id → the warehouse ids granted (for the staff page)."""
+    from catalog.models import WarehouseUserObjectPermission
+
+    out: dict[int, list[int]] = {}
+    for uid, wid in (WarehouseUserObjectPermission.objects.filter(user_id__in=list(user_ids), permission__codename=WORK_IN_WAREHOUSE)
+                     .order_by("content_object_id").values_list("user_id", "content_object_id")):
+        out.setdefault(uid, []).append(wid)
+    return out

@@ -136,6 +136,18 @@ def _authorize(actor, capability: str) -> None:
     authorize(actor, capability, merchant=current_merchant())
 
 
+def _authorize_warehouses(actor, warehouse_ids) -> None:
+    """A warehouse user limited to some warehouses (django-guardian grants) may not touch others' stock."""
+    if actor is None:
+        return
+    from catalog.selectors import warehouse_scope_for
+
+    scope = warehouse_scope_for(user=actor, merchant=current_merchant())
+    outside = sorted(set(warehouse_ids) - scope) if scope is not None else []
+    if outside:
+        raise NotFound(_("Unknown warehouse %(id)s.") % {"id": outside[0]}, field="warehouse_id")
+
+
 def _audit(actor, entity: str, entity_id, action: str, before=None, after=None) -> None:
     """One audit row for a person's or an integration's catalog/stock change (system work has none)."""
     if actor is None:
@@ -602,6 +614,7 @@ def _single(kind: str, *, variant_id, warehouse_id, on_hand_delta: int, reserved
     reason = _text(reason, field="reason", max_length=300)
     reference = _text(reference, field="reference", max_length=120)
     change = _Change(variant_id, warehouse_id, on_hand_delta, reserved_delta, kind, reason, reference)
+    _authorize_warehouses(actor, [warehouse_id])
     with transaction.atomic():
         if create_missing:
             if not Variant.objects.filter(pk=variant_id).exists():
@@ -640,6 +653,7 @@ def stock_receive_bulk(*, lines: list[ReceiveLine], actor=None, reason: str = ""
         changes.append(_Change(line.variant_id, line.warehouse_id, q, 0, StockMovement.Kind.RECEIPT, reason, reference, f"lines[{i}]"))
     if not changes:
         return 0
+    _authorize_warehouses(actor, [c.warehouse_id for c in changes])
     with transaction.atomic():
         known_v = set(Variant.objects.filter(pk__in={c.variant_id for c in changes}).values_list("id", flat=True))
         known_w = set(Warehouse.objects.filter(pk__in={c.warehouse_id for c in changes}).values_list("id", flat=True))
@@ -681,6 +695,7 @@ def stock_stocktake(*, variant_id: int, warehouse_id: int, counted: int, actor, 
     _authorize(actor, "stock.edit")
     counted = validate_quantity(counted, field="counted", allow_zero=True)
     reason = _text(reason, field="reason", max_length=300) or "stocktake"
+    _authorize_warehouses(actor, [warehouse_id])
     with transaction.atomic():
         if not Variant.objects.filter(pk=variant_id).exists():
             raise ValidationFailed(_("Unknown variant %(id)s.") % {"id": variant_id}, field="variant_id")
@@ -1049,3 +1064,52 @@ def stock_release_quantity(*, owner: str, quantity: int, reason: str, actor=None
         _apply_changes(changes, actor_id=_actor_id(actor))
         StockReservation.objects.bulk_update(reservations, ["quantity", "status", "closed_at"])
         return quantity - left
+
+
+# ---------------------------------------------------------------- warehouse grants (object permissions)
+
+@merchant_only
+def warehouse_grants_set(*, actor, user, warehouse_ids) -> list[int]:
+    """Limit a warehouse user to these warehouses (an empty list lifts the limit). Owners only; one
+    audit row with the warehouse codes before → after. Stored as django-guardian object permissions
+    in the direct foreign-key table catalog.WarehouseUserObjectPermission."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    from catalog.models import WarehouseUserObjectPermission
+    from catalog.selectors import WORK_IN_WAREHOUSE
+    from core.errors import PermissionDenied
+    from permissions.roles import Role
+    from permissions.selectors import membership_roles
+
+    merchant = current_merchant()
+    _authorize(actor, "staff.manage")
+    if not getattr(actor, "is_staff", False) and Role.OWNER not in membership_roles(user=actor, merchant=merchant):
+        raise PermissionDenied(_("Only an owner grants warehouses."), field="warehouses")
+    if not membership_roles(user=user, merchant=merchant):
+        raise ValidationFailed(_("%(email)s is not on this store's staff.") % {"email": user.email}, field="user")
+    wanted = set()
+    for i, wid in enumerate(warehouse_ids or []):
+        if isinstance(wid, bool) or not isinstance(wid, int):
+            raise ValidationFailed(_("Warehouse must be an id."), field=f"warehouses[{i}]")
+        wanted.add(wid)
+    with transaction.atomic():
+        known = dict(Warehouse.objects.filter(pk__in=wanted).values_list("id", "code"))
+        missing = sorted(wanted - set(known))
+        if missing:
+            raise ValidationFailed(_("Unknown warehouse %(id)s.") % {"id": missing[0]}, field="warehouses")
+        perm, _created = Permission.objects.get_or_create(
+            codename=WORK_IN_WAREHOUSE, content_type=ContentType.objects.get_for_model(Warehouse),
+            defaults={"name": "Work in this warehouse (ship from it, see its stock)"})
+        current = WarehouseUserObjectPermission.objects.select_for_update().filter(user=user, permission=perm)
+        before = set(current.values_list("content_object_id", flat=True))
+        current.exclude(content_object_id__in=wanted).delete()
+        WarehouseUserObjectPermission.objects.bulk_create([
+            WarehouseUserObjectPermission(user=user, permission=perm, content_object_id=wid) for wid in sorted(wanted - before)])
+        if before != wanted:
+            codes = dict(Warehouse.objects.filter(pk__in=before | wanted).values_list("id", "code"))
+            _audit(actor, "warehouse_grants", user.pk, "set", before={"warehouses": sorted(codes[w] for w in before if w in codes)},
+                   after={"warehouses": sorted(codes[w] for w in wanted), "user": user.email})
+    if hasattr(user, "_mallard_warehouse_scope"):
+        user._mallard_warehouse_scope.pop(merchant.pk, None)
+    return sorted(wanted)

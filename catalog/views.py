@@ -55,6 +55,14 @@ def _can(request, capability: str) -> bool:
     return user_can(user=request.user, merchant=current_merchant(), capability=capability)
 
 
+def _granted(request, warehouses):
+    """The warehouses a warehouse user limited by an owner's grants works in (all for everyone else)."""
+    from catalog.selectors import warehouse_scope_for
+
+    scope = warehouse_scope_for(user=request.user, merchant=current_merchant())
+    return [w for w in warehouses if scope is None or w.pk in scope]
+
+
 def _see(request):
     """What this role may see of the catalog: warehouse staff never see prices (permissions.visibility)."""
     from permissions.visibility import field_access
@@ -314,7 +322,7 @@ def warehouse_edit(request, warehouse_id: int):
 @require_capability("stock.view")
 def stock_list(request):
     q = request.GET.get("q", "").strip()[:100]
-    warehouses = warehouse_list()
+    warehouses = _granted(request, warehouse_list())
     qs = Variant.objects.select_related("product").order_by("-id")
     if q:
         qs = qs.filter(Q(sku__istartswith=q) | Q(product__name__icontains=q))
@@ -348,7 +356,7 @@ class AdjustForm(ReceiveForm):
 @require_http_methods(["GET", "POST"])
 def stock_variant(request, variant_id: int):
     variant = variant_get(variant_id=variant_id)
-    warehouses = warehouse_list()
+    warehouses = _granted(request, warehouse_list())
     can_edit = _can(request, "stock.edit")
     receive = ReceiveForm(prefix="receive", warehouses=warehouses)
     adjust = AdjustForm(prefix="adjust", warehouses=warehouses)
@@ -383,7 +391,8 @@ def stock_variant(request, variant_id: int):
     movements, cursor = _keyset_page(movement_list_for_variant(variant_id=variant.pk), request, size=100)
     return render(request, "catalog/stock_variant.html", {
         "see": _see(request),
-        "variant": variant, "levels": stock_levels_for_variant(variant_id=variant.pk), "receive": receive,
+        "variant": variant, "receive": receive,
+        "levels": [lv for lv in stock_levels_for_variant(variant_id=variant.pk) if lv.warehouse in warehouses],
         "adjust": adjust, "can_edit": can_edit and bool(warehouses), "movements": movements,
         "next_url": _next_url(request, cursor),
     })

@@ -30,15 +30,39 @@ def _ids(request) -> list[int]:
     return documents.parse_ids(source.getlist("ids"))
 
 
+def _scope(request):
+    """The warehouses this user is limited to (django-guardian grants), or None."""
+    from catalog.selectors import warehouse_scope_for
+    from core.tenancy import current_merchant
+
+    return warehouse_scope_for(user=request.user, merchant=current_merchant())
+
+
+def _check_scope(request, *, suborder_ids=(), shipment_ids=()) -> None:
+    """404 for any suborder or shipment of a warehouse the user is not granted (as if it did not exist)."""
+    scope = _scope(request)
+    if scope is None:
+        return
+    from fulfillment.models import Shipment
+    from suborders.models import SubOrder
+
+    outside = (SubOrder.objects.filter(pk__in=list(suborder_ids)).exclude(warehouse_id__in=sorted(scope)).exists()
+               or Shipment.objects.filter(pk__in=list(shipment_ids)).exclude(warehouse_id__in=sorted(scope)).exists())
+    if outside:
+        raise Http404("No such document in this store.")
+
+
 @require_GET
 @require_capability(CAPABILITY)
 def documents_home(request):
-    shipments = documents.shipments_recent(limit=200)
+    scope = _scope(request)
+    shipments = [sh for sh in documents.shipments_recent(limit=200) if scope is None or sh.warehouse_id in scope]
     for sh in shipments:
         carrier = carrier_get(sh.carrier)
         sh.carrier_name = carrier.name if carrier else sh.carrier
     return render(request, "fulfillment/documents.html", {
-        "suborders": documents.suborders_to_pick(limit=200), "shipments": shipments,
+        "suborders": [so for so in documents.suborders_to_pick(limit=200) if scope is None or so.warehouse_id in scope],
+        "shipments": shipments,
         "max_ids": documents.MAX_DOCUMENT_IDS,
     })
 
@@ -46,6 +70,7 @@ def documents_home(request):
 @require_GET
 @require_capability(CAPABILITY)
 def packing_slip(request, suborder_id: int):
+    _check_scope(request, suborder_ids=[suborder_id])
     body = documents.packing_slip_pdf(suborder_id=suborder_id)  # NotFound -> 404 page (core middleware)
     return _pdf(body, f"packing-slip-{suborder_id}.pdf")
 
@@ -53,19 +78,24 @@ def packing_slip(request, suborder_id: int):
 @require_GET
 @require_capability(CAPABILITY)
 def shipping_label(request, shipment_id: int):
+    _check_scope(request, shipment_ids=[shipment_id])
     return _pdf(documents.shipping_label_pdf(shipment_id=shipment_id), f"label-{shipment_id}.pdf")
 
 
 @require_http_methods(["GET", "POST"])
 @require_capability(CAPABILITY)
 def pick_list(request):
-    return _pdf(documents.pick_list_pdf(suborder_ids=_ids(request)), "pick-list.pdf")
+    ids = _ids(request)
+    _check_scope(request, suborder_ids=ids)
+    return _pdf(documents.pick_list_pdf(suborder_ids=ids), "pick-list.pdf")
 
 
 @require_POST
 @require_capability(CAPABILITY)
 def labels_job_start(request):
-    job = documents.label_job_create(shipment_ids=_ids(request), actor=request.user)
+    ids = _ids(request)
+    _check_scope(request, shipment_ids=ids)
+    job = documents.label_job_create(shipment_ids=ids, actor=request.user)
     return redirect("documents-labels-job", job_id=job.id)
 
 

@@ -38,6 +38,14 @@ def _clean_tracking(carrier_code: str, tracking_number: str) -> tuple[str, str]:
     return carrier.code, number
 
 
+def _in_actors_warehouses(actor, warehouse_id: int) -> bool:
+    """False when the actor is a warehouse user limited (django-guardian grants) to other warehouses."""
+    from catalog.selectors import warehouse_scope_for
+
+    scope = warehouse_scope_for(user=actor, merchant=current_merchant())
+    return scope is None or warehouse_id in scope
+
+
 @merchant_only
 def shipment_create(*, suborder_id: int, actor, lines: list[tuple[int, int]] | None, carrier: str, tracking_number: str,
                     service: str = "", weight_g: int = 0, parcels: int = 1, system: bool = False) -> Shipment:
@@ -57,7 +65,7 @@ def shipment_create(*, suborder_id: int, actor, lines: list[tuple[int, int]] | N
     try:
         with transaction.atomic():
             so = SubOrder.objects.select_for_update(of=("self",)).filter(pk=suborder_id).first()
-            if so is None:
+            if so is None or (not system and not _in_actors_warehouses(actor, so.warehouse_id)):
                 raise NotFound(_("No such suborder in this store."), field="suborder")
             if lines is None:
                 lines = [(ln.pk, ln.to_ship_qty) for ln in SubOrderLine.objects.filter(suborder=so).order_by("pk") if ln.to_ship_qty]

@@ -53,6 +53,14 @@ def staff_page(request):
                 membership_deactivate(actor=request.user, membership=m)
                 messages.success(request, _("%(email)s no longer has access to this store.") % {"email": m.user.email})
                 return redirect("staff")
+            elif action == "grants":
+                from catalog.services import warehouse_grants_set
+
+                m = staff_membership_get(merchant=merchant, membership_id=request.POST.get("membership", ""))
+                ids = [int(v) for v in request.POST.getlist("warehouses")[:200] if v.isascii() and v.isdigit() and len(v) < 19]
+                warehouse_grants_set(actor=request.user, user=m.user, warehouse_ids=ids)
+                messages.success(request, _("Warehouses of %(email)s saved.") % {"email": m.user.email})
+                return redirect("staff")
             elif action == "revoke_invitation":
                 inv = staff_invitation_get(merchant=merchant, invitation_id=request.POST.get("invitation", ""))
                 staff_invitation_revoke(actor=request.user, invitation=inv)
@@ -68,7 +76,14 @@ def staff_page(request):
         members, invitations = staff_for_merchant(actor=request.user, merchant=merchant)
     except DomainError as exc:
         return render(request, "error.html", {"title": _("Not allowed"), "message": exc.message}, status=exc.status)
-    context.update(members=members, invitations=invitations)
+    from catalog.selectors import warehouse_grants_for, warehouse_list
+
+    grants = warehouse_grants_for(user_ids=[m.user_id for m in members])
+    for m in members:
+        m.granted = grants.get(m.user_id, [])
+        m.limitable = set(m.roles) == {Role.WAREHOUSE}
+    context.update(members=members, invitations=invitations, warehouses=warehouse_list(),
+                   is_owner=Role.OWNER in getattr(request, "merchant_roles", []) or request.user.is_staff)
     return render(request, "permissions/staff.html", context, status=status)
 
 

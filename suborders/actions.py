@@ -136,10 +136,15 @@ def warehouse_queue(request):
     """The warehouse screen: accepted suborders to pick, pack and ship, oldest deadline first."""
     from django.shortcuts import render
 
+    from catalog.selectors import warehouse_scope_for
+    from core.tenancy import current_merchant
     from suborders.models import SubOrder
 
-    rows = list(SubOrder.objects.filter(status__in=["accepted", "partially_shipped"]).order_by("ship_by", "id")
-                .prefetch_related("lines")[:100])
+    qs = SubOrder.objects.filter(status__in=["accepted", "partially_shipped"])
+    scope = warehouse_scope_for(user=request.user, merchant=current_merchant())
+    if scope is not None:  # a warehouse user limited to some warehouses sees only theirs
+        qs = qs.filter(warehouse_id__in=sorted(scope))
+    rows = list(qs.order_by("ship_by", "id").prefetch_related("lines")[:100])
     return render(request, "suborders/warehouse_queue.html", {"suborders": rows})
 
 
@@ -149,11 +154,13 @@ def warehouse_pack(request, suborder_id: int):
     from django.http import Http404
     from django.shortcuts import render
 
+    from core.errors import NotFound
     from fulfillment.carriers import CARRIERS
-    from suborders.models import SubOrder
+    from suborders.selectors import suborder_get
 
-    so = SubOrder.objects.filter(pk=suborder_id).prefetch_related("lines").first()
-    if so is None:
-        raise Http404(_("No such suborder in this store."))
+    try:
+        so = suborder_get(suborder_id=suborder_id, actor=request.user)
+    except NotFound:
+        raise Http404(_("No such suborder in this store.")) from None
     lines = [ln for ln in so.lines.all() if ln.to_ship_qty]
     return render(request, "suborders/warehouse_pack.html", {"so": so, "lines": lines, "carriers": CARRIERS.values()})

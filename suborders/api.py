@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 from core.tenancy import current_merchant
 from permissions.api_auth import capability
 from permissions.visibility import field_access, redact
-from suborders.selectors import suborder_get, suborder_list_for_merchant
+from suborders.selectors import suborder_filters_for_actor, suborder_get, suborder_list_for_merchant
 from suborders.states import SubOrderStatus
 
 
@@ -111,7 +111,7 @@ class SubOrderListView(APIView):
         filters, errors = suborder_list_filters_parse(request.query_params)
         if errors:
             raise errors[0]
-        page = suborder_list_for_merchant(filters=filters)
+        page = suborder_list_for_merchant(filters=suborder_filters_for_actor(filters, actor=request.user))
         return Response({"results": _visible(request, self.Output(page.rows, many=True).data), "next": page.next_cursor})
 
 
@@ -120,4 +120,4 @@ class SubOrderDetailView(APIView):
 
     @extend_schema(summary="One suborder with its lines and status history", responses=SubOrderDetailOutput)
     def get(self, request, suborder_id: int):
-        return Response(_visible(request, SubOrderDetailOutput(suborder_get(suborder_id=suborder_id)).data))
+        return Response(_visible(request, SubOrderDetailOutput(suborder_get(suborder_id=suborder_id, actor=request.user)).data))

@@ -62,7 +62,7 @@ def _pairs(body) -> list[tuple[int, int]] | None:
 
 def _detail(request, suborder_id):
     """The suborder after the action, as the caller's roles may see it (no amounts for warehouse)."""
-    return redact(SubOrderDetailOutput(suborder_get(suborder_id=suborder_id)).data,
+    return redact(SubOrderDetailOutput(suborder_get(suborder_id=suborder_id, actor=request.user)).data,
                   field_access(user=request.user, merchant=current_merchant()))
 
 
@@ -122,7 +122,7 @@ class SubOrderShipmentsView(APIView):
 
     @extend_schema(summary="A suborder's shipments", responses=ShipmentOutput(many=True))
     def get(self, request, suborder_id: int):
-        suborder_get(suborder_id=suborder_id)
+        suborder_get(suborder_id=suborder_id, actor=request.user)
         rows = Shipment.objects.filter(suborder_id=suborder_id).prefetch_related("lines").order_by("id")
         return Response(ShipmentOutput(rows, many=True).data)
 

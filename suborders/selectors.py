@@ -23,7 +23,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from core.errors import NotFound, ValidationFailed
-from core.tenancy import merchant_only
+from core.tenancy import current_merchant, merchant_only
 from fulfillment.carriers import CARRIERS, carrier_get
 from fulfillment.models import Shipment
 from suborders.models import SubOrder, SubOrderLine
@@ -62,6 +62,7 @@ class SubOrderListFilters:
     ordering: str = "-created"
     after: tuple | None = None  # from the cursor: the sort key values and id of the last row shown
     limit: int = PAGE_SIZE
+    warehouse_ids: frozenset[int] | None = None  # the viewer's warehouse grants (None: every warehouse)
 
 
 @dataclass(frozen=True)
@@ -352,6 +353,8 @@ def _filtered(f: SubOrderListFilters):
         qs = qs.filter(created_at__lt=f.created_before)
     if f.warehouse_id is not None:
         qs = qs.filter(warehouse_id=f.warehouse_id)
+    if f.warehouse_ids is not None:
+        qs = qs.filter(warehouse_id__in=sorted(f.warehouse_ids))
     if f.carrier:
         qs = qs.filter(Exists(Shipment.objects.filter(suborder_id=OuterRef("pk"), carrier=f.carrier)))
     if f.late is not None:
@@ -413,12 +416,30 @@ def suborder_list_for_merchant(*, filters: SubOrderListFilters | None = None) ->
     return SubOrderPage(rows=rows[:f.limit], next_cursor=next_cursor, searched=tuple(kinds))
 
 
+def suborder_filters_for_actor(filters: SubOrderListFilters, *, actor) -> SubOrderListFilters:
+    """The list's filters narrowed to the warehouses the actor is limited to (django-guardian grants)."""
+    from dataclasses import replace
+
+    from catalog.selectors import warehouse_scope_for
+
+    scope = warehouse_scope_for(user=actor, merchant=current_merchant())
+    return filters if scope is None else replace(filters, warehouse_ids=scope)
+
+
 @merchant_only
-def suborder_get(*, suborder_id: int) -> SubOrder:
+def suborder_get(*, suborder_id: int, actor=None) -> SubOrder:
+    """One suborder of this store; with an `actor` limited to some warehouses, only one of theirs."""
     try:
-        return SubOrder.objects.prefetch_related("lines", "events").get(pk=suborder_id)
+        so = SubOrder.objects.prefetch_related("lines", "events").get(pk=suborder_id)
     except (SubOrder.DoesNotExist, ValueError):
         raise NotFound(_("No such suborder in this store.")) from None
+    if actor is not None:
+        from catalog.selectors import warehouse_scope_for
+
+        scope = warehouse_scope_for(user=actor, merchant=current_merchant())
+        if scope is not None and so.warehouse_id not in scope:
+            raise NotFound(_("No such suborder in this store."))
+    return so
 
 
 def suborder_actions_for(*, so, lines, user, merchant) -> dict:

@@ -15,7 +15,7 @@ from core.tenancy import current_merchant, in_public_schema
 from payments.selectors import suborder_money_summary
 from permissions.decorators import require_capability
 from permissions.selectors import user_can
-from suborders.selectors import suborder_get, suborder_list_for_merchant
+from suborders.selectors import suborder_filters_for_actor, suborder_get, suborder_list_for_merchant
 from suborders.states import SubOrderStatus
 
 STATUS_LABELS = dict(SubOrderStatus.choices)
@@ -49,7 +49,7 @@ def suborder_list(request):
         from dataclasses import replace
 
         filters = replace(filters, ordering="-created")  # no sorting by what this role may not see
-    page = suborder_list_for_merchant(filters=filters)
+    page = suborder_list_for_merchant(filters=suborder_filters_for_actor(filters, actor=request.user))
     can_bulk = user_can(user=request.user, merchant=current_merchant(), capability="suborders.accept")
     try:
         checkboxes = can_bulk and bool(reverse("suborders-bulk"))
@@ -96,7 +96,7 @@ def suborder_list(request):
 @require_capability("suborders.view")
 def suborder_detail(request, suborder_id: int):
     try:
-        so = suborder_get(suborder_id=suborder_id)
+        so = suborder_get(suborder_id=suborder_id, actor=request.user)
     except NotFound as err:
         raise Http404(err.message) from None
     so.status_label = STATUS_LABELS.get(so.status, so.status)
