@@ -187,6 +187,15 @@ def refund_create(*, actor, merchant_id: int, suborder_id: int, lines: list[Refu
             outbox_emit(topic="refund.requested", aggregate_type="refund", aggregate_id=refund.pk,
                         payload={"order_id": refund.order_id, "merchant_id": merchant_id, "suborder_id": suborder_id,
                                  "amount_minor": amount, "currency": refund.currency})
+            if not system and getattr(actor, "pk", None):  # a person's refund: one audit row in the store's books
+                from permissions.services import audit_record
+                from tenants.models import Merchant
+
+                audit_record(actor=actor, entity="refund", entity_id=refund.pk, action="request",
+                             after={"suborder": mirror.number, "amount_minor": amount, "currency": refund.currency,
+                                    "lines": [[ln.sku, q] for ln, q, _a in priced], "shipping_minor": shipping_minor,
+                                    "custom_minor": custom_minor, "reason": reason},
+                             schema_name=Merchant.objects.filter(pk=merchant_id).values_list("schema_name", flat=True).first())
             transaction.on_commit(lambda: _submit_in_public(refund.pk))
     except IntegrityError:
         if key:

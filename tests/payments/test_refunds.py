@@ -43,6 +43,12 @@ def test_one_unit_of_a_line_is_refunded_exactly_and_the_ledger_balances(mall):
     assert ledger_check(order_ids=[order.pk]) == []
     entries = list(LedgerEntry.objects.filter(refund=refund).values_list("merchant_id", "suborder_id", "order_line_id", "amount_minor"))
     assert entries == [(mall.acme.pk, mirror.suborder_id, line.pk, -refund.amount_minor)]
+    from permissions.models import AuditEntry
+
+    [audit] = AuditEntry.objects.filter(entity="refund", entity_id=str(refund.pk))
+    assert (audit.schema_name, audit.action, audit.role, audit.actor) == (mall.acme.schema_name, "request", "finance",
+                                                                          mall.users["acme:finance"])
+    assert audit.after["amount_minor"] == refund.amount_minor and audit.after["lines"] == [[line.sku, 1]]
 
 
 def test_the_last_units_of_a_line_take_the_rest_so_parts_sum_to_the_line(mall):
