@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from catalog import selectors, services
 from catalog.models import Product
 from core.errors import ValidationFailed
+from core.inputs import is_ascii_digits
 from core.money import Money
 from core.tenancy import current_merchant
 from permissions.api_auth import MerchantCapability, capability
@@ -39,8 +40,12 @@ class WholeNumberField(serializers.Field):
     def to_internal_value(self, data):
         if isinstance(data, bool):
             self.fail("invalid")
-        if isinstance(data, str) and data.strip().lstrip("-").isdigit():
-            data = int(data.strip())
+        if isinstance(data, str):
+            text = data.strip()
+            # ASCII digits only, bounded before int() (core.inputs): "²".isdigit() is True, int("²") is not
+            if not is_ascii_digits(text[1:] if text.startswith("-") else text):
+                self.fail("invalid")
+            data = int(text)
         if not isinstance(data, int):
             self.fail("invalid")
         if data < 0 and not self.allow_negative:
@@ -333,7 +338,7 @@ class ProductsView(APIView):
     def get(self, request):
         params = request.query_params
         category = params.get("category")
-        if category is not None and not category.isdigit():
+        if category is not None and not is_ascii_digits(category):
             raise ValidationFailed(_("category must be a category id."), field="category")
         status = params.get("status")
         if status and status not in Product.Status.values:

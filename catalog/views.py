@@ -43,6 +43,7 @@ from catalog.services import (
     warehouse_update,
 )
 from core.errors import DomainError, ValidationFailed
+from core.inputs import is_ascii_digits
 from core.money import CURRENCY_EXPONENTS, Money
 from core.tenancy import current_merchant, in_merchant_schema
 from permissions.decorators import require_capability
@@ -71,11 +72,8 @@ def _see(request):
 
 
 def _after(request) -> int | None:
-    try:
-        value = int(request.GET.get("after", ""))
-        return value if value > 0 else None
-    except ValueError:
-        return None
+    text = request.GET.get("after", "")
+    return int(text) or None if is_ascii_digits(text) else None
 
 
 def _keyset_page(qs, request, *, size: int = PAGE):
@@ -147,7 +145,12 @@ class VariantForm(forms.Form):
         return not d.get("id") and not d.get("sku") and not d.get("price")
 
 
-VariantFormSet = formset_factory(VariantForm, extra=0)
+# A product page edits at most MAX_VARIANT_ROWS variants. Without absolute_max a POST claiming
+# TOTAL_FORMS=100000 builds Django's default ceiling of 2,000 forms; validate_max makes too many
+# rows a form error rather than a silent cut.
+MAX_VARIANT_ROWS = 200
+VariantFormSet = formset_factory(VariantForm, extra=0, max_num=MAX_VARIANT_ROWS, absolute_max=MAX_VARIANT_ROWS,
+                                 validate_max=True)
 
 
 def _variant_payload(form: VariantForm) -> dict:

@@ -7,7 +7,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import ValidationFailed
+from core.inputs import parse_id
 from orders.selectors import (
     ORDER_STATUS_LABELS,
     cart_view,
@@ -177,10 +177,7 @@ class CheckoutView(APIView):
             cart = cart_get_or_create(shopper=request.user)
             lines = [CheckoutLine(merchant_id=ln.merchant_id, variant_id=ln.variant_id, quantity=ln.quantity,
                                   expected_unit_price_minor=ln.unit_price_seen_minor) for ln in cart.lines.all()]
-        try:
-            choices = {int(k): v for k, v in (body.get("shipping_methods") or {}).items()}
-        except ValueError:
-            raise ValidationFailed("shipping_methods keys must be merchant ids.", field="shipping_methods") from None
+        choices = {parse_id(k, field=f"shipping_methods.{str(k)[:20]}"): v for k, v in (body.get("shipping_methods") or {}).items()}
         order, created = order_checkout(
             shopper=request.user, email=None, lines=lines, shipping_address=body["shipping_address"],
             idempotency_key=request.headers.get("Idempotency-Key", ""), shipping_choices=choices,

@@ -6,6 +6,7 @@ import re
 from django.utils.translation import gettext as _
 
 from core.errors import ValidationFailed
+from core.inputs import is_ascii_digits
 
 MAX_LINE_QUANTITY = 9999
 MAX_LINES = 100
@@ -16,7 +17,8 @@ PHONE_RE = re.compile(r"^\+?[0-9 ()-]{5,30}$")
 
 def clean_quantity(value, *, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().isdigit():
+        # ASCII digits only, length bounded before int() (core.inputs): "²".isdigit() is True, int("²") fails
+        if isinstance(value, str) and is_ascii_digits(value.strip()):
             value = int(value.strip())
         else:
             raise ValidationFailed(_("Quantity must be a whole number."), field=field)

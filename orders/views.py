@@ -17,7 +17,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, ValidationFailed
+from core.inputs import is_malformed, parse_id, refuse_malformed
 from core.tenancy import in_merchant_schema
 from fulfillment.selectors import shipping_rules_many
 from orders.forms import CheckoutForm, shipping_field_name
@@ -109,6 +110,16 @@ def _price_stores(cart, *, region: str, chosen: dict[int, int]):
     return stores, sorted(regions)
 
 
+def _shipping_choices(params) -> dict[int, int]:
+    """`ship_<merchant id>=<shipping rule id>` parameters; a malformed one is a 400 naming it (core.inputs)."""
+    chosen = {}
+    for key, value in params.items():
+        if key.startswith("ship_") and value.strip():
+            merchant_id = parse_id(key[5:], field=key[:40])
+            chosen[merchant_id] = parse_id(value, field=key[:40])
+    return chosen
+
+
 def _session_choices(request) -> dict[int, int]:
     return {int(k): int(v) for k, v in (request.session.get(SESSION_SHIPPING) or {}).items()}
 
@@ -126,9 +137,7 @@ def cart_page(request):
     cart = _cart(request, create=False)
     region = _region(request, request.GET.get("region"))
     chosen = _session_choices(request)
-    for key, value in request.GET.items():
-        if key.startswith("ship_") and value.isdigit() and key[5:].isdigit():
-            chosen[int(key[5:])] = int(value)
+    chosen.update(_shipping_choices(request.GET))
     stores, regions = _price_stores(cart, region=region, chosen=chosen)
     if "region" in request.GET:
         request.session[SESSION_REGION] = region
@@ -147,10 +156,14 @@ def cart_page(request):
 @require_POST
 def cart_add(request):
     try:
-        merchant_id, variant_id = int(request.POST.get("merchant_id", "")), int(request.POST.get("variant_id", ""))
-    except ValueError:
+        merchant_id = parse_id(request.POST.get("merchant_id", ""), field="merchant_id")
+        variant_id = parse_id(request.POST.get("variant_id", ""), field="variant_id")
+    except ValidationFailed as exc:
+        if is_malformed(request.POST.get(exc.field, "")):
+            raise ValidationFailed(_("That product is not for sale."), field=exc.field) from None
         messages.error(request, _("That product is not for sale."))
         return _back(request, reverse("cart"))
+    refuse_malformed(request.POST.get("quantity", "1"), field="quantity")
     cart = _cart(request, create=True)
     try:
         cart_add_line(cart=cart, merchant_id=merchant_id, variant_id=variant_id, quantity=request.POST.get("quantity", "1"))
@@ -163,6 +176,7 @@ def cart_add(request):
 
 @require_POST
 def cart_line_update(request, line_id: int):
+    refuse_malformed(request.POST.get("quantity", ""), field="quantity")
     cart = _cart(request, create=False)
     if cart is not None:
         try:
@@ -214,7 +228,7 @@ def checkout(request):
     guest = not request.user.is_authenticated
     if request.method == "POST":
         region = _region(request, request.POST.get("region", ""))
-        chosen = {int(k[5:]): int(v) for k, v in request.POST.items() if k.startswith("ship_") and k[5:].isdigit() and v.isdigit()}
+        chosen = _shipping_choices(request.POST)
     else:
         region = _region(request)
         chosen = _session_choices(request)

@@ -53,8 +53,9 @@ def api_tokens_for_user(*, user):
 
 def api_token_get_for_user(*, user, token_id) -> ApiToken:
     from core.errors import NotFound
+    from core.inputs import parse_id
 
-    token = ApiToken.objects.filter(user=user, pk=token_id).first()
+    token = ApiToken.objects.filter(user=user, pk=parse_id(token_id, field="token")).first()
     if token is None:
         raise NotFound(_("No such API token."), field="token")
     return token

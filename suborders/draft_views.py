@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError, NotFound, ValidationFailed
+from core.inputs import is_ascii_digits
 from core.money import Money
 from core.tenancy import current_merchant, in_public_schema
 from orders.forms import ADDRESS_LABELS
@@ -56,10 +57,8 @@ def _text(post, name: str, limit: int = MAX_TEXT) -> str:
 
 def _rows(post) -> list[tuple[int, str, str]]:
     """(form row, sku, quantity text) of the product rows that have something in them."""
-    try:
-        count = min(int(post.get("rows", "0")), MAX_LINES + BLANK_ROWS)
-    except ValueError:
-        count = 0
+    text = post.get("rows", "0")
+    count = min(int(text), MAX_LINES + BLANK_ROWS) if is_ascii_digits(text) else 0
     out = []
     for i in range(max(count, 0)):
         sku, qty = post.get(f"sku_{i}", "").strip(), post.get(f"qty_{i}", "").strip()

@@ -70,6 +70,10 @@ class MerchantRoutingMiddleware(TenantMainMiddleware):
             _host_cache[hostname] = (now + HOST_CACHE_SECONDS, copy.copy(tenant))
         return tenant
 
+    def hostname_from_request(self, request):
+        # Host names are case-insensitive (RFC 4343): ACME.localhost is acme's host, not an unknown one.
+        return super().hostname_from_request(request).lower()
+
     def process_request(self, request):
         # TenantMainMiddleware.process_request, without the redundant search_path resets.
         _use_tenant(_PUBLIC)

@@ -1,15 +1,17 @@
 """Mallard settings: everything from the environment (12-factor), with safe defaults for the demo."""
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent  # the repository root
 env = os.environ.get
 
 DEBUG = env("MALLARD_DEBUG", "0") == "1"
 SECRET_KEY = env("SECRET_KEY", "mallard-demo-secret-key-change-me-in-production-0123456789")
-MALL_HOST = env("MALL_HOST", "localhost")  # merchants live at <slug>.<MALL_HOST>
+MALL_HOST = env("MALL_HOST", "localhost").lower()  # merchants live at <slug>.<MALL_HOST>; hosts are matched lower-cased
 ALLOWED_HOSTS = [MALL_HOST, f".{MALL_HOST}", "127.0.0.1", "testserver", ".testserver"]
 CSRF_TRUSTED_ORIGINS = [f"http://*.{MALL_HOST}", f"https://*.{MALL_HOST}", f"http://{MALL_HOST}"]
 if env("CSRF_TRUSTED_ORIGINS"):
@@ -39,6 +41,8 @@ SHARED_APPS = [
     "storefront.apps.StorefrontConfig",
     "console.apps.ConsoleConfig",
     "carriers.apps.CarriersConfig",
+    "axes",  # failed sign-ins and lockouts, kept in public for every host (see "Sign-in lockout" below)
+    "csp",
 ]
 # Tables that live in every merchant's schema (the merchant's books).
 TENANT_APPS = [
@@ -65,10 +69,12 @@ MIDDLEWARE = [
     "permissions.middleware.AuditContextMiddleware",
     "tenants.middleware.MerchantRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "core.middleware.HostileInputMiddleware",  # NUL, oversized bodies, too many fields: refused before any view
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "core.middleware.ViewerTimezoneMiddleware",
@@ -76,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "permissions.middleware.MerchantMembershipMiddleware",
     "core.middleware.DomainErrorPageMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a locked-out sign-in into permissions.lockout.lockout_response
 ]
 
 TEMPLATES = [
@@ -117,6 +124,7 @@ DATABASES["default"].setdefault("TEST", {})["NAME"] = env("MALLARD_TEST_DB", "te
 
 AUTH_USER_MODEL = "permissions.User"
 AUTHENTICATION_BACKENDS = [
+    "permissions.lockout.LockoutBackend",  # first: refuses a locked-out account or IP before any password check
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -131,6 +139,74 @@ PASSWORD_HASHERS = (
     if env("MALLARD_FAST_HASHER") == "1"  # tests only: PBKDF2 would dominate the suite's run time
     else ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 )
+
+# Sign-in lockout (django-axes): MALLARD_LOGIN_FAILURES failed sign-ins for one email, or
+# MALLARD_LOGIN_IP_FAILURES from one IP address (any emails), lock that email or IP for
+# MALLARD_LOGIN_COOLOFF_MINUTES, on every host and in the admin. Failures older than the cool-off
+# are forgotten. Known and unknown emails are counted and answered alike. docs/operator-guide.md.
+AXES_ENABLED = env("MALLARD_LOGIN_LOCKOUT", "1") == "1"
+AXES_FAILURE_LIMIT = int(env("MALLARD_LOGIN_FAILURES", "5"))
+AXES_IP_FAILURE_LIMIT = int(env("MALLARD_LOGIN_IP_FAILURES", "30"))  # read by permissions.lockout.LockoutHandler
+AXES_COOLOFF_TIME = timedelta(minutes=int(env("MALLARD_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "permissions.lockout.LockoutHandler"
+AXES_LOCKOUT_CALLABLE = "permissions.lockout.lockout_response"
+AXES_USERNAME_FORM_FIELD = "username"  # the sign-in forms' field (it holds the email)
+AXES_USERNAME_CALLABLE = "permissions.lockout.username_of"  # lower-cased: Owner@x and owner@x are one account
+AXES_RESET_ON_SUCCESS = True  # a successful sign-in clears that email's failures
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are in the audit trail already
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lock ends on time even if the attacker keeps trying
+AXES_VERBOSE = False
+# The client address: REMOTE_ADDR unless the operator says how many proxies stand in front
+# (MALLARD_PROXY_COUNT, X-Forwarded-For read from the right); a client cannot pick its own IP.
+MALLARD_PROXY_COUNT = int(env("MALLARD_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "permissions.lockout.client_ip"
+
+# HTTPS (MALLARD_HTTPS=1 in production behind TLS; off for the demo on http://localhost):
+# Secure cookies, HSTS, redirect to https. Behind a TLS-terminating proxy also set
+# MALLARD_PROXY_SSL_HEADER=1 so X-Forwarded-Proto: https is believed (only if the proxy sets it).
+MALLARD_HTTPS = env("MALLARD_HTTPS", "0") == "1"
+if env("MALLARD_PROXY_SSL_HEADER", "0") == "1":
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = MALLARD_HTTPS
+SECURE_SSL_REDIRECT = MALLARD_HTTPS and env("MALLARD_SSL_REDIRECT", "1") == "1"
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = int(env("MALLARD_HSTS_SECONDS", "31536000")) if MALLARD_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True  # every merchant lives on a subdomain of the mall host
+SECURE_HSTS_PRELOAD = env("MALLARD_HSTS_PRELOAD", "0") == "1"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts only from our own origin or inline blocks carrying
+# the request's nonce (templates write <script nonce="{{ request.csp_nonce }}">; no inline event
+# handlers: platform/static/mallard.js wires data-autosubmit and friends). Inline style attributes
+# stay allowed: they cannot run code. Product images may come from any https/http URL.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "https:", "http:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'", "https:", "http:"],  # payment gateways' hosted pages take form posts
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Request size limits: forms and JSON bodies up to DATA_UPLOAD_MAX_MEMORY_SIZE, uploads (catalog
+# import, tracking CSV/XLSX) up to MALLARD_MAX_UPLOAD_BYTES; larger ones get a 413 page or JSON
+# error (core.middleware.HostileInputMiddleware), as do more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("MALLARD_MAX_BODY_BYTES", str(2_621_440)))
+DATA_UPLOAD_MAX_NUMBER_FIELDS = int(env("MALLARD_MAX_FORM_FIELDS", "1000"))
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
+MALLARD_MAX_UPLOAD_BYTES = int(env("MALLARD_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger uploads go to a temporary file, not memory
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]

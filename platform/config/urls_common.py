@@ -1,4 +1,5 @@
 """URLs served on every host: sign-in, language switch, health, API schema and docs."""
+from csp.decorators import csp_replace
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
@@ -15,6 +16,12 @@ class HostApiSchemaView(SpectacularAPIView):
         return super().get(request, *args, **kwargs)
 
 
+# Redoc (served offline from drf-spectacular-sidecar) starts with an inline script, injects its styles
+# and renders in a blob: worker; this page shows only our own schema, so it gets a looser policy.
+_redoc_policy = csp_replace({"script-src": ["'self'", "'unsafe-inline'"], "worker-src": ["'self'", "blob:"],
+                             "font-src": ["'self'", "data:", "https://fonts.gstatic.com"],
+                             "style-src": ["'self'", "'unsafe-inline'", "https://fonts.googleapis.com"]})
+
 common_patterns = [
     path("accounts/login/", account_views.MallardLoginView.as_view(), name="login"),
     path("accounts/logout/", account_views.logout_view, name="logout"),
@@ -23,5 +30,6 @@ common_patterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
     path("api/v1/schema/", HostApiSchemaView.as_view(permission_classes=[]), name="api-schema"),
-    path("api/v1/docs/", SpectacularRedocView.as_view(url_name="api-schema", permission_classes=[]), name="api-docs"),
+    path("api/v1/docs/", _redoc_policy(SpectacularRedocView.as_view(url_name="api-schema", permission_classes=[])),
+         name="api-docs"),
 ]

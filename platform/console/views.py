@@ -58,16 +58,17 @@ def console_payment_refund(request, payment_id: int):
     from django.http import HttpResponseNotAllowed
 
     from core.errors import DomainError
+    from core.inputs import parse_id, parse_int
     from core.money import Money
     from payments.services import RefundLineRequest, refund_create
 
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     try:
-        merchant_id = int(request.POST.get("merchant_id", "0"))
-        suborder_id = int(request.POST.get("suborder_id", "0"))
-        lines = [RefundLineRequest(order_line_id=int(k[4:]), quantity=int(v)) for k, v in request.POST.items()
-                 if k.startswith("qty_") and v.strip() not in ("", "0")]
+        merchant_id = parse_id(request.POST.get("merchant_id", ""), field="merchant_id")
+        suborder_id = parse_id(request.POST.get("suborder_id", ""), field="suborder_id")
+        lines = [RefundLineRequest(order_line_id=parse_id(k[4:], field=k[:40]), quantity=parse_int(v, field=k[:40], minimum=0))
+                 for k, v in request.POST.items() if k.startswith("qty_") and v.strip() not in ("", "0")]
         custom = request.POST.get("custom", "").strip()
         custom_minor = Money.parse(custom, request.POST.get("currency", "CNY")[:3], field="custom").minor if custom else 0
         refund, _ = refund_create(actor=request.user, merchant_id=merchant_id, suborder_id=suborder_id, lines=lines,

@@ -1,4 +1,4 @@
-"""Health check: database and broker status as JSON."""
+"""Health check: database and broker status as JSON (details for operators only)."""
 import time
 
 from django.conf import settings
@@ -36,9 +36,16 @@ def _check_broker() -> dict:
 
 
 def healthz(request):
+    """200 {"status": "ok"} or 503 {"status": "degraded"} for load balancers and anyone else;
+    the details (timings, transport, error class names, schema) only for operators (is_staff)."""
     db = _check_db()
     broker = _check_broker()
     ok = db["ok"] and broker["ok"]
-    body = {"status": "ok" if ok else "degraded", "database": db, "broker": broker,
-            "schema": getattr(connection, "schema_name", settings.PUBLIC_SCHEMA_NAME)}
-    return JsonResponse(body, status=200 if ok else 503)
+    body = {"status": "ok" if ok else "degraded"}
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        body.update({"database": db, "broker": broker,
+                     "schema": getattr(connection, "schema_name", settings.PUBLIC_SCHEMA_NAME)})
+    response = JsonResponse(body, status=200 if ok else 503)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -10,8 +10,8 @@ from django.utils import translation
 LOCALE = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES"
 
 
-def test_healthz_reports_database_and_broker(mall, client_at):
-    resp = client_at(None).get("/healthz")
+def test_healthz_reports_database_and_broker_to_an_operator(mall, client_at):
+    resp = client_at(None, mall.users["operator"]).get("/healthz")
     assert resp.status_code == 200
     body = resp.json()
     assert body["status"] == "ok" and body["schema"] == "public"
@@ -23,6 +23,8 @@ def test_healthz_reports_database_and_broker(mall, client_at):
 
 def test_healthz_on_a_merchant_host_needs_no_login(mall, client_at):
     resp = client_at(mall.acme).get("/healthz")
+    assert resp.status_code == 200 and resp.json() == {"status": "ok"}  # no details for anonymous callers
+    resp = client_at(mall.acme, mall.users["operator"]).get("/healthz")
     assert resp.status_code == 200 and resp.json()["schema"] == "m_acme"
 
 
@@ -34,6 +36,8 @@ def test_healthz_says_degraded_when_the_broker_is_down(mall, client_at, monkeypa
     # A broker nobody listens on; the Celery app's own configuration and pool are left alone.
     monkeypatch.setattr(views, "_broker_connection", lambda: Connection("redis://127.0.0.1:1/0"))
     resp = client_at(None).get("/healthz")
+    assert resp.status_code == 503 and resp.json() == {"status": "degraded"}
+    resp = client_at(None, mall.users["operator"]).get("/healthz")
     assert resp.status_code == 503
     assert resp.json()["status"] == "degraded" and resp.json()["broker"]["ok"] is False
     assert resp.json()["database"]["ok"] is True
