@@ -1,0 +1,300 @@
+"""Every page and endpoint of a merchant host, found from the URL resolver (a new one fails here until it
+is classified), probed with a real acme object id as each role and as a user of another store:
+
+* allowed exactly when the role holds the route's capability (permissions/roles.py), refused (403) otherwise;
+* a globex user is refused on every non-open route of acme's host;
+* warehouse responses carry no amount (no `*_minor` key, no price), finance responses no unmasked phone
+  or street.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from core.tenancy import in_merchant_schema
+from permissions.roles import CAPABILITIES, Role
+from tests.orders.factories import ADDRESS
+from tests.payments.helpers import pay, place_order
+
+PRICE_MINOR = 12345  # "123.45": must never appear to warehouse staff
+STREET, PHONE = ADDRESS["line1"], ADDRESS["phone"]
+
+# route name -> {method: capability}. "open": anyone may reach it (sign-in, language, health, schema);
+# "a|b": either capability.
+ROUTES: dict[str, dict[str, str]] = {
+    # API
+    "api-me": {"GET": "open"},
+    "api-merchant-profile": {"GET": "dashboard.view"},
+    "api-catalog-products": {"GET": "catalog.view", "POST": "catalog.edit"},
+    "api-catalog-product": {"GET": "catalog.view", "PATCH": "catalog.edit"},
+    "api-catalog-categories": {"GET": "catalog.view", "POST": "catalog.edit"},
+    "api-catalog-warehouses": {"GET": "stock.view", "POST": "warehouse.edit"},
+    "api-catalog-warehouse": {"PATCH": "warehouse.edit"},
+    "api-catalog-variant-stock": {"GET": "stock.view"},
+    "api-catalog-variant-movements": {"GET": "stock.view"},
+    "api-catalog-stock-receipts": {"POST": "stock.edit"},
+    "api-catalog-stock-adjustments": {"POST": "stock.edit"},
+    "api-catalog-stock-stocktakes": {"POST": "stock.edit"},
+    "api-suborder-refunds": {"GET": "payments.view", "POST": "refunds.create"},
+    "api-refunds": {"GET": "payments.view"},
+    "api-suborders": {"GET": "suborders.view"},
+    "api-suborder": {"GET": "suborders.view"},
+    "api-suborder-accept": {"POST": "suborders.accept"},
+    "api-suborder-refuse": {"POST": "suborders.accept"},
+    "api-suborder-cancel": {"POST": "suborders.accept"},
+    "api-suborder-contact": {"POST": "suborders.edit_address"},
+    "api-suborder-shipments": {"GET": "suborders.view", "POST": "suborders.ship"},
+    "api-shipment-delivered": {"POST": "suborders.ship"},
+    "api-shipment-tracking-events": {"GET": "suborders.view", "POST": "suborders.ship"},
+    "api-drafts": {"GET": "orders.create", "POST": "orders.create"},
+    "api-draft": {"GET": "orders.create", "PATCH": "orders.create"},
+    "api-draft-confirm": {"POST": "orders.create"},
+    "api-draft-discard": {"POST": "orders.create"},
+    "api-order-offline-payment": {"POST": "payments.offline"},
+    # pages
+    "dashboard": {"GET": "dashboard.view"},
+    "catalog-products": {"GET": "catalog.view"},
+    "catalog-product-new": {"GET": "catalog.edit"},
+    "catalog-product-edit": {"GET": "catalog.edit"},
+    "catalog-warehouses": {"GET": "stock.view"},
+    "catalog-warehouse-edit": {"GET": "warehouse.edit"},
+    "catalog-stock": {"GET": "stock.view"},
+    "catalog-stock-variant": {"GET": "stock.view"},
+    "catalog-import": {"GET": "catalog.edit"},
+    "catalog-import-job": {"GET": "catalog.edit"},
+    "catalog-import-status": {"GET": "catalog.edit"},
+    "catalog-export": {"GET": "catalog.view"},
+    "suborders-list": {"GET": "suborders.view"},
+    "suborders-bulk": {"POST": "suborders.accept"},
+    "suborders-warehouse": {"GET": "suborders.ship"},
+    "suborders-bulk-ship": {"GET": "suborders.ship"},
+    "suborders-pack": {"GET": "suborders.ship"},
+    "suborders-detail": {"GET": "suborders.view"},
+    "suborders-accept": {"POST": "suborders.accept"},
+    "suborders-refuse": {"POST": "suborders.accept"},
+    "suborders-cancel": {"POST": "suborders.accept"},
+    "suborders-ship": {"POST": "suborders.ship"},
+    "suborders-contact": {"POST": "suborders.edit_address"},
+    "shipments-delivered": {"POST": "suborders.ship"},
+    "drafts-list": {"GET": "orders.create|payments.offline"},  # finance opens drafts to mark them paid offline
+    "drafts-new": {"GET": "orders.create"},
+    "drafts-detail": {"GET": "orders.create|payments.offline"},
+    "drafts-confirm": {"POST": "orders.create"},
+    "drafts-discard": {"POST": "orders.create"},
+    "drafts-send-link": {"POST": "orders.create"},
+    "drafts-mark-paid": {"POST": "payments.offline"},
+    "shipping-rules": {"GET": "shipping.edit"},
+    "shipping-rule-edit": {"GET": "shipping.edit"},
+    "shipping-rule-deactivate": {"POST": "shipping.edit"},
+    "documents": {"GET": "suborders.ship"},
+    "documents-packing-slip": {"GET": "suborders.ship"},
+    "documents-label": {"GET": "suborders.ship"},
+    "documents-pick-list": {"GET": "suborders.ship"},
+    "documents-labels-start": {"POST": "suborders.ship"},
+    "documents-labels-job": {"GET": "suborders.ship"},
+    "documents-labels-status": {"GET": "suborders.ship"},
+    "documents-labels-download": {"GET": "suborders.ship"},
+    "parcels-flagged": {"GET": "suborders.view"},
+    "parcels-tracking-import": {"GET": "suborders.ship"},
+    "shipments-tracking-event": {"POST": "suborders.ship"},
+    "payments-merchant": {"GET": "payments.view"},
+    "payments-suborder-refund": {"POST": "refunds.create"},
+    "payments-refund-retry": {"POST": "refunds.create"},
+    "audit": {"GET": "audit.view"},
+    "audit-export": {"GET": "audit.view"},
+    "staff": {"GET": "staff.manage"},
+    "role-matrix": {"GET": "dashboard.view"},
+    "account-tokens": {"GET": "tokens.manage"},
+    # open on every host
+    "login": {"GET": "open"},
+    "logout": {"POST": "open"},
+    "invitation-accept": {"GET": "open"},
+    "set_language": {"POST": "open"},
+    "healthz": {"GET": "open"},
+    "api-schema": {"GET": "open"},
+    "api-docs": {"GET": "open"},
+}
+
+
+def _routes(patterns, prefix=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from _routes(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            yield p.name, prefix + str(p.pattern)
+
+
+def test_every_route_of_a_merchant_host_is_classified():
+    found = {name for name, _route in _routes(get_resolver("config.urls_tenant").url_patterns)}
+    assert None not in found, "a merchant-host route without a name cannot be classified"
+    assert sorted(found - set(ROUTES)) == [], "classify these in ROUTES (and give them their capability)"
+    assert sorted(set(ROUTES) - found) == [], "these classified routes no longer exist"
+    unknown = {c for methods in ROUTES.values() for cap in methods.values() for c in cap.split("|")} - set(CAPABILITIES) - {"open"}
+    assert unknown == set()
+
+
+@pytest.fixture
+def world(mall):
+    """Real acme objects for every kind of id a route takes, and a real globex suborder."""
+    from catalog.models import Variant
+    from fulfillment.services import shipping_rule_create
+    from fulfillment.shipments import shipment_create
+    from payments.services import RefundLineRequest, refund_create
+    from suborders.drafts import draft_create
+    from suborders.models import SubOrder
+    from suborders.services import suborder_accept
+
+    order, items = place_order(mall, stores=("acme", "globex"), qty=2, price_minor=PRICE_MINOR)
+    pay(order)
+    owner = mall.users["acme:owner"]
+    with in_merchant_schema(mall.acme):
+        so = SubOrder.objects.get(order_id=order.pk)
+        suborder_accept(suborder_id=so.pk, actor=owner)
+        line = so.lines.get()
+        shipment = shipment_create(suborder_id=so.pk, actor=owner, lines=[(line.pk, 1)], carrier="sf",
+                                   tracking_number=f"SF{uuid.uuid4().int % 10**13:013d}")
+        variant = Variant.objects.get(pk=items[0]["variant_id"])
+        rule = shipping_rule_create(actor=owner, name="Sweep express", regions=["SH"], flat_minor=500)
+        draft = draft_create(actor=owner, email="walk-in@example.test")
+    from orders.models import OrderLine
+
+    order_line = OrderLine.objects.get(order=order, merchant=mall.acme)
+    refund, _ = refund_create(actor=mall.users["acme:finance"], merchant_id=mall.acme.pk, suborder_id=so.pk,
+                              lines=[RefundLineRequest(order_line_id=order_line.pk, quantity=1)], reason="sweep")
+    with in_merchant_schema(mall.globex):
+        globex_so = SubOrder.objects.get(order_id=order.pk)
+    return {
+        "suborder_id": so.pk, "shipment_id": shipment.pk, "product_id": variant.product_id, "variant_id": variant.pk,
+        "warehouse_id": so.warehouse_id, "rule_id": rule.pk, "draft_id": draft.pk, "refund_id": refund.pk,
+        "number": order.number, "job_id": uuid.uuid4(), "token": "x", "globex_suborder_id": globex_so.pk,
+    }
+
+
+def _url(name: str, world: dict) -> str:
+    from django.urls import get_resolver as _gr
+
+    pattern = next(route for n, route in _routes(_gr("config.urls_tenant").url_patterns) if n == name)
+    kwargs = {k: world[k] for k in ("suborder_id", "shipment_id", "product_id", "variant_id", "warehouse_id", "rule_id",
+                                    "draft_id", "refund_id", "number", "job_id", "token") if f":{k}>" in pattern}
+    if name.startswith("documents-labels-") and name != "documents-labels-start":
+        kwargs["job_id"] = "no-such-job"
+    return reverse(name, kwargs=kwargs, urlconf="config.urls_tenant")
+
+
+def _call(client, method: str, url: str):
+    if method == "GET":
+        return client.get(url)
+    body = json.dumps({}) if url.startswith("/api/") else None
+    send = getattr(client, method.lower())
+    if body is not None:
+        return send(url, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=f"sweep-{uuid.uuid4().hex}")
+    return send(url, {})
+
+
+def _client(mall, merchant, user, *, api: bool):
+    from django.test import Client
+
+    from permissions.services import api_token_create
+
+    if api:
+        _, secret = api_token_create(user=user, name="sweep", merchant=merchant)
+        return Client(HTTP_HOST="acme.localhost", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    client = Client(HTTP_HOST="acme.localhost")
+    client.force_login(user)
+    return client
+
+
+def _amounts_in(resp) -> list[str]:
+    if resp.get("Content-Type", "").startswith("application/json"):
+        found = []
+
+        def walk(v):
+            if isinstance(v, dict):
+                for k, x in v.items():
+                    if k.endswith("_minor") or k in ("price", "total", "amount"):
+                        found.append(k)
+                    walk(x)
+            elif isinstance(v, list):
+                for x in v:
+                    walk(x)
+
+        walk(resp.json())
+        return found
+    if "text/" in resp.get("Content-Type", ""):
+        body = b"".join(resp.streaming_content) if resp.streaming else resp.content
+        return ["123.45"] if b"123.45" in body or b"246.90" in body else []
+    return []
+
+
+def _body(resp) -> str:
+    if "pdf" in resp.get("Content-Type", ""):
+        return ""
+    return (b"".join(resp.streaming_content) if resp.streaming else resp.content).decode("utf-8", "replace")
+
+
+CASES = [(name, method) for name, methods in ROUTES.items() for method in methods]
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_each_role_reaches_exactly_what_the_matrix_grants(mall, world, role):
+    user = mall.users[f"acme:{role}"]
+    page, api = _client(mall, mall.acme, user, api=False), _client(mall, mall.acme, user, api=True)
+    wrong = []
+    for name, method in CASES:
+        capability = ROUTES[name][method]
+        if capability == "open":
+            continue
+        url = _url(name, world)
+        resp = _call(api if url.startswith("/api/") else page, method, url)
+        allowed = any(role in CAPABILITIES[c] for c in capability.split("|"))
+        if allowed == (resp.status_code == 403):
+            wrong.append(f"{method} {name} ({capability}): {resp.status_code}")
+            continue
+        if allowed and method == "GET" and resp.status_code == 200:
+            if role == Role.WAREHOUSE and _amounts_in(resp):
+                wrong.append(f"{method} {name}: shows amounts to warehouse: {_amounts_in(resp)[:3]}")
+            if role == Role.FINANCE and (STREET in _body(resp) or PHONE in _body(resp)):
+                wrong.append(f"{method} {name}: shows finance an unmasked street or phone")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("who", ["globex:owner", "globex:warehouse", "shopper"])
+def test_people_of_another_store_or_none_are_refused_everywhere_on_acmes_host(mall, world, who):
+    user = mall.users[who]
+    page = _client(mall, mall.acme, user, api=False)
+    from django.test import Client
+
+    from permissions.services import api_token_create
+
+    _, secret = api_token_create(user=user, name="probe", merchant=mall.globex if who.startswith("globex") else None)
+    api = Client(HTTP_HOST="acme.localhost", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    leaked = []
+    for name, method in CASES:
+        if ROUTES[name][method] == "open":
+            continue
+        url = _url(name, world)
+        resp = _call(api if url.startswith("/api/") else page, method, url)
+        if resp.status_code not in (401, 403):
+            leaked.append(f"{method} {name}: {resp.status_code}")
+    assert leaked == []
+
+
+def test_a_globex_user_on_globex_gets_404_for_acmes_real_ids(mall, world):
+    from django.test import Client
+
+    from permissions.services import api_token_create
+
+    _, secret = api_token_create(user=mall.users["globex:owner"], name="probe", merchant=mall.globex)
+    api = Client(HTTP_HOST="globex.localhost", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    page = Client(HTTP_HOST="globex.localhost")
+    page.force_login(mall.users["globex:owner"])
+    for url in (f"/api/v1/suborders/{world['suborder_id']}/", f"/api/v1/catalog/products/{world['product_id']}/"):
+        assert api.get(url).status_code == 404, url
+    for url in (f"/suborders/{world['suborder_id']}/", f"/catalog/stock/{world['variant_id']}/"):
+        assert page.get(url).status_code == 404, url
+    assert api.get(f"/api/v1/suborders/{world['globex_suborder_id']}/").status_code == 200  # its own is found
+
+
