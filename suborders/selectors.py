@@ -288,7 +288,9 @@ def _search_kinds(q: str) -> list[str]:
         return []
     compact = q.upper().replace(" ", "")
     kinds = []
-    if " " not in q and _NUMBER_RE.fullmatch(compact):
+    # order and suborder numbers begin with their date (YYMMDD, orders.services.checkout._order_number):
+    # a word without a digit is no number's prefix, and a name fragment then needs no second branch
+    if " " not in q and _NUMBER_RE.fullmatch(compact) and any(ch.isdigit() for ch in compact):
         kinds.append("number")
     if _PHONE_RE.fullmatch(q) and sum(ch.isdigit() for ch in q) >= 4:
         kinds.append("phone")

@@ -429,3 +429,11 @@ def test_a_search_is_planned_for_its_own_values(mall, shop):
         with CaptureQueriesContext(connection) as ctx:  # no search: no setting
             suborder_list_for_merchant(filters=suborder_list_filters_parse({})[0])
         assert not any("plan_cache_mode" in q["sql"] for q in ctx.captured_queries)
+
+
+def test_a_word_without_digits_is_no_number_prefix(mall, shop):
+    """Order and suborder numbers begin with their date: a name fragment is searched as a name (and a
+    SKU when one exists), in one branch, not also as a number prefix."""
+    sql = _list_sql(mall.acme, "garc")
+    assert "LIKE 'GARC%'" not in sql and "UNION" not in sql and "LIKE '%GGAARRCC%'" in sql
+    assert "LIKE '261201-AB%'" in _list_sql(mall.acme, "261201-ab")

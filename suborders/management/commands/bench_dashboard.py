@@ -751,6 +751,7 @@ class Command(BaseCommand):
 
     def _raw_accept(self, raw, so_id: int) -> None:
         """suborder_accept's rows by hand: lock, lines accepted, suborder accepted, event, mirror, 2 outbox events."""
+        connection.cursor().close()  # django-tenants sets the merchant's search_path lazily, on Django's next cursor
         now = timezone.now()
         ship_by = now + timedelta(hours=self.merchant.shipping_hours)
         with raw.transaction(), raw.cursor() as cur:
@@ -777,6 +778,7 @@ class Command(BaseCommand):
     def _raw_ship(self, raw, so_id: int, tracking: str) -> None:
         """shipment_create's rows by hand: shipment, stock levels and journal, reservations committed, lines
         shipped, suborder shipped, event, mirror, shipment lines, outbox events (one listing event per line)."""
+        connection.cursor().close()  # as in _raw_accept: the service left the search_path to be set again
         now = timezone.now()
         owners_sql = "'suborder_line:' || l.id"
         with raw.transaction(), raw.cursor() as cur:
