@@ -24,6 +24,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "suborders.view": ALL_ROLES,
     "orders.create": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),  # enter an order for a customer
     "suborders.accept": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),
+    # refusing or cancelling units refunds them: an amount changes, so not customer service (issue 9's matrix)
+    "suborders.refuse": frozenset({Role.OWNER, Role.MANAGER}),
     "suborders.ship": frozenset({Role.OWNER, Role.MANAGER, Role.WAREHOUSE}),
     "suborders.edit_address": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),
     "payments.view": frozenset({Role.OWNER, Role.MANAGER, Role.FINANCE}),
@@ -48,7 +50,8 @@ CAPABILITY_LABELS = {
     "warehouse.edit": _("Create and edit warehouses"),
     "suborders.view": _("See suborders"),
     "orders.create": _("Enter orders for customers (代客下单)"),
-    "suborders.accept": _("Accept, refuse and cancel suborder lines"),
+    "suborders.accept": _("Accept suborders"),
+    "suborders.refuse": _("Refuse or cancel suborder lines (their paid units are refunded)"),
     "suborders.ship": _("Pick, pack, print labels and ship; enter tracking events"),
     "suborders.edit_address": _("Change a suborder's shipping address, phone and note before it ships"),
     "payments.view": _("See payments, refunds and amounts paid"),

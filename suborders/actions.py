@@ -50,7 +50,7 @@ def suborder_accept_view(request, suborder_id: int):
     return _run(request, suborder_id, lambda: suborder_accept(suborder_id=suborder_id, actor=request.user), _("Accepted."))
 
 
-@require_capability("suborders.accept")
+@require_capability("suborders.refuse")
 @require_POST
 def suborder_refuse_view(request, suborder_id: int):
     from suborders.services import suborder_refuse_lines
@@ -63,7 +63,7 @@ def suborder_refuse_view(request, suborder_id: int):
     return _run(request, suborder_id, go, _("Refused; the stock is released and paid units are refunded."))
 
 
-@require_capability("suborders.accept")
+@require_capability("suborders.refuse")
 @require_POST
 def suborder_cancel_view(request, suborder_id: int):
     from suborders.services import suborder_cancel_lines

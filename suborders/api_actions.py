@@ -79,7 +79,7 @@ class SubOrderAcceptView(APIView):
 
 
 class SubOrderRefuseView(APIView):
-    permission_classes = [capability("suborders.accept")]
+    permission_classes = [capability("suborders.refuse")]
 
     @extend_schema(summary="Refuse lines (or all) of a suborder awaiting acceptance; paid units are refunded",
                    request=LinesReasonInput, responses=SubOrderDetailOutput, parameters=[IDEMPOTENCY],
@@ -98,7 +98,7 @@ class SubOrderRefuseView(APIView):
 
 
 class SubOrderCancelView(APIView):
-    permission_classes = [capability("suborders.accept")]
+    permission_classes = [capability("suborders.refuse")]
 
     @extend_schema(summary="Cancel units not yet shipped; paid units are refunded", request=LinesReasonInput,
                    responses=SubOrderDetailOutput, parameters=[IDEMPOTENCY])

@@ -450,13 +450,14 @@ def suborder_actions_for(*, so, lines, user, merchant) -> dict:
     from suborders.states import SubOrderStatus as S
 
     can_accept = user_can(user=user, merchant=merchant, capability="suborders.accept")
+    can_refuse = user_can(user=user, merchant=merchant, capability="suborders.refuse")
     can_ship = user_can(user=user, merchant=merchant, capability="suborders.ship")
     undecided = sum(ln.undecided_qty for ln in lines)
     to_ship = sum(ln.to_ship_qty for ln in lines)
     return {
         "accept": can_accept and so.status == S.AWAITING_ACCEPTANCE and undecided > 0,
-        "refuse": can_accept and so.status == S.AWAITING_ACCEPTANCE and undecided > 0,
-        "cancel": can_accept and so.status in (S.AWAITING_ACCEPTANCE, S.ACCEPTED, S.PARTIALLY_SHIPPED) and (undecided + to_ship) > 0,
+        "refuse": can_refuse and so.status == S.AWAITING_ACCEPTANCE and undecided > 0,
+        "cancel": can_refuse and so.status in (S.AWAITING_ACCEPTANCE, S.ACCEPTED, S.PARTIALLY_SHIPPED) and (undecided + to_ship) > 0,
         "ship": can_ship and so.status in (S.ACCEPTED, S.PARTIALLY_SHIPPED) and to_ship > 0,
         "deliver": can_ship and so.status in (S.PARTIALLY_SHIPPED, S.SHIPPED),
     }

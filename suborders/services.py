@@ -282,7 +282,7 @@ def suborder_refuse_lines(*, suborder_id: int, actor, lines: list[tuple[int, int
                           reason: str = "", system: bool = False) -> SubOrder:
     """Refuse some units (or, with lines=None, all undecided ones). Refusing everything refuses the
     suborder. Refused units release their stock; paid ones are refunded (payments, via the outbox)."""
-    _authorize(actor, "suborders.accept", system)
+    _authorize(actor, "suborders.refuse", system)
     code, text = _reason(reason_code, reason, required=True)
     with transaction.atomic():
         so, all_lines = _lock(suborder_id)
@@ -301,7 +301,7 @@ def suborder_cancel_lines(*, suborder_id: int, actor, lines: list[tuple[int, int
                           reason: str = "", system: bool = False) -> SubOrder:
     """Cancel units not yet shipped (undecided first, then accepted). Cancelling all that is left
     cancels the suborder. Released stock; paid units refunded (payments, via the outbox)."""
-    _authorize(actor, "suborders.accept", system)
+    _authorize(actor, "suborders.refuse", system)
     code, text = _reason(reason_code, reason, required=True)
     with transaction.atomic():
         so, all_lines = _lock(suborder_id)

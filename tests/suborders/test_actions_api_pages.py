@@ -53,7 +53,9 @@ def test_actions_are_refused_for_other_merchants_and_roles(mall, api_at):
     assert api_at(mall.acme, mall.users["acme:customer_service"]).post(
         url + "shipments/", {"carrier": "sf", "tracking_number": "SF2000000000002"}, format="json",
         HTTP_IDEMPOTENCY_KEY="x5").status_code == 403
-    bad_reason = api_at(mall.acme, mall.users["acme:customer_service"]).post(
+    assert api_at(mall.acme, mall.users["acme:customer_service"]).post(
+        url + "refuse/", {"reason_code": "out_of_stock"}, format="json", HTTP_IDEMPOTENCY_KEY="x7").status_code == 403
+    bad_reason = api_at(mall.acme, mall.users["acme:manager"]).post(
         url + "refuse/", {"reason_code": "because"}, format="json", HTTP_IDEMPOTENCY_KEY="x6")
     assert bad_reason.status_code == 400 and bad_reason.json()["field"] == "reason_code"
     with in_merchant_schema(mall.acme):
@@ -67,7 +69,11 @@ def test_dashboard_page_shows_only_allowed_actions_and_runs_them(mall, client_at
     assert 'data-testid="accept"' in owner_page and 'data-testid="refuse"' in owner_page
     assert 'data-testid="accept"' not in page("warehouse") and 'data-testid="accept"' not in page("finance")
     cs = client_at(mall.acme, mall.users["acme:customer_service"])
-    r = cs.post(f"/suborders/{so.pk}/refuse/", {f"qty_{line.pk}": "1", "reason_code": "out_of_stock"})
+    cs_page = page("customer_service")
+    assert 'data-testid="accept"' in cs_page and 'data-testid="refuse"' not in cs_page  # accepting yes, refunding no
+    assert cs.post(f"/suborders/{so.pk}/refuse/", {f"qty_{line.pk}": "1", "reason_code": "out_of_stock"}).status_code == 403
+    r = client_at(mall.acme, mall.users["acme:manager"]).post(f"/suborders/{so.pk}/refuse/",
+                                                             {f"qty_{line.pk}": "1", "reason_code": "out_of_stock"})
     assert r.status_code == 302
     assert client_at(mall.acme, mall.users["acme:warehouse"]).post(f"/suborders/{so.pk}/accept/").status_code == 403
     owner = client_at(mall.acme, mall.users["acme:owner"])

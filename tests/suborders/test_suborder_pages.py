@@ -41,7 +41,9 @@ def test_detail_shows_lines_warehouse_reason_shipping_and_timeline(mall, client_
     mirror = two_store_order["acme"]
     body = client_at(mall.acme, mall.users["acme:warehouse"]).get(f"/suborders/{mirror.suborder_id}/").content.decode()
     assert mirror.number in body
-    assert two_store_order["acme_item"]["sku"] in body and "CNY 19.99" in body
+    assert two_store_order["acme_item"]["sku"] in body and "CNY 19.99" not in body  # warehouse staff never see prices
+    owner = client_at(mall.acme, mall.users["acme:owner"]).get(f"/suborders/{mirror.suborder_id}/").content.decode()
+    assert "CNY 19.99" in owner
     assert mirror.warehouse_name in body and "holds every line" in body  # the recorded reason
     assert "Standard (free)" in body and "1 Nanjing Road" in body
     assert "Awaiting payment" in body and "checkout" in body  # the first event of the timeline
