@@ -77,6 +77,15 @@ def order_list_for_shopper(*, shopper, limit: int = 50):
     return orders
 
 
+def order_row_get_for_shopper(*, number: str, shopper=None, email: str | None = None) -> Order:
+    """The shopper's order row alone (NotFound if it is not theirs), for actions on the order that need
+    none of its suborders, lines or status (starting a payment): one statement instead of four."""
+    order = _owned(Order.objects.all(), shopper=shopper, email=email).filter(number=number).first()
+    if order is None:
+        raise NotFound(_("No such order."), field="number")
+    return order
+
+
 def order_get_for_shopper(*, number: str, shopper=None, email: str | None = None) -> Order:
     order = (_owned(Order.objects.select_related("payment", "voucher").prefetch_related("suborders__merchant", "lines"),
                     shopper=shopper, email=email).filter(number=number).first())

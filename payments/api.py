@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from core.errors import NotFound, ValidationFailed
 from core.tenancy import current_merchant, in_public_schema
-from orders.selectors import order_get_for_shopper
+from orders.selectors import order_get_for_shopper, order_row_get_for_shopper
 from payments.models import Payment, Refund
 from payments.selectors import gateways_offered, refunds_for_order, refunds_for_suborder, refunds_list_for_merchant
 from payments.services import RefundLineRequest, payment_start, refund_create
@@ -100,7 +100,7 @@ class OrderPaymentView(APIView):
         _key(request)  # the intent's own idempotency derives from the payment id; the header is still required
         data = PayInput(data=request.data)
         data.is_valid(raise_exception=True)
-        order = order_get_for_shopper(number=number, shopper=request.user)
+        order = order_row_get_for_shopper(number=number, shopper=request.user)
         base = _base_url(request)
         code = data.validated_data["gateway"]
         payment = payment_start(order=order, gateway_code=code, return_url=base + reverse("order-detail", args=[number]),

@@ -177,3 +177,21 @@ def test_after_a_decline_paying_again_creates_a_new_intent(mall):
     deliver(second, "payment.succeeded")
     second.refresh_from_db()
     assert second.status == "captured"
+
+
+def test_a_notification_writes_its_outbox_events_in_one_statement_in_emit_order(mall):
+    """payment.captured and each suborder's two events go out in one INSERT (gateway_event_process
+    batches them); a notification that fails to apply writes none."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    order, _ = place_order(mall, stores=("acme", "globex"))
+    payment = start_sandbox(order)
+    before = OutboxEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    with CaptureQueriesContext(connection) as ctx:
+        event = deliver(payment, "payment.succeeded")
+    assert event.result == GatewayEvent.Result.APPLIED
+    assert len([q for q in ctx.captured_queries if "INSERT INTO core_outboxevent" in q["sql"]]) == 1
+    topics = list(OutboxEvent.objects.filter(pk__gt=before, aggregate_type__in=("payment", "suborder"))
+                  .filter(payload__order_id=order.pk).order_by("pk").values_list("topic", flat=True))
+    assert topics == ["payment.captured"] + ["suborder.awaiting_acceptance", "suborder.changed"] * 2
