@@ -303,7 +303,7 @@ def _search_kinds(q: str) -> list[str]:
     return kinds
 
 
-def _search_predicate(kind: str, q: str) -> Q:
+def _search_predicate(kind: str, q: str, sku_ids: list[int] | None = None) -> Q:
     """The predicate of one kind of search. Each kind is its own branch of a UNION so that every one can
     use its own index (an OR across them, or across tables, would be a scan)."""
     compact = q.upper().replace(" ", "")
@@ -314,8 +314,10 @@ def _search_predicate(kind: str, q: str) -> Q:
     if kind == "tracking":
         return Q(pk__in=Shipment.objects.filter(tracking_number=compact).values("suborder_id"))
     if kind == "sku":
+        if sku_ids is not None:  # a rare SKU: its few suborders, by id (see _sku_suborders)
+            return Q(pk__in=sku_ids)
         # the SKUs on the row (migration 0005): read in the pages the newest-first walk visits anyway, or
-        # through the GIN index for a rare SKU, instead of probing the lines of every suborder walked
+        # through the GIN index, instead of probing the lines of every suborder walked
         return Q(skus__overlap=sorted({q, q.upper()}))
     return Q(name_doubled__contains=_doubled(q))
 
@@ -326,10 +328,12 @@ def _planned_for_its_values():
 
     With server-side prepared statements (settings: DB_PREPARE_THRESHOLD) PostgreSQL switches a
     statement run 5 times to a generic plan, made without the values: after a few searches for a
-    common SKU, a SKU on fewer than a page of suborders walked the whole list newest first (3.7 s at a
-    million suborders, instead of a GIN probe), and a rare name fragment could do the same. The right plan depends on the value
-    (walk newest first for a common one, the index for a rare one), so each search is planned for its
-    own values; planning costs ~1 ms."""
+    common SKU, a SKU on fewer than a page of suborders walked the whole list newest first (3.7 s at
+    a million suborders), and a rare name fragment could do the same. The right plan depends on the
+    value (walk newest first for a common one, the index for a rare one), so SKU and name searches are
+    planned for their own values; planning costs ~1 ms. (Number, phone and tracking searches keep
+    their cached plans: a generic plan of theirs looks dearer than the custom one, so PostgreSQL keeps
+    planning them per value.)"""
     outer = connection.in_atomic_block
     with transaction.atomic(savepoint=False), connection.cursor() as cur:
         cur.execute("SET LOCAL plan_cache_mode = force_custom_plan")
@@ -338,11 +342,21 @@ def _planned_for_its_values():
             cur.execute("SET LOCAL plan_cache_mode = DEFAULT")
 
 
-def _sku_known(q: str) -> bool:
-    """Whether any line has this SKU (one probe of the SKU index). Almost any word could be a SKU, and
-    PostgreSQL cannot know that one is absent: it estimates the average SKU's share and walks the whole
-    list newest first looking for it (5.7 s at a million suborders), so an absent SKU is not searched."""
-    return SubOrderLine.objects.filter(sku__in=sorted({q, q.upper()})).exists()
+RARE_SKU_LINES = 500
+
+
+def _sku_suborders(q: str) -> list[int] | None:
+    """The suborders of a rare SKU: [] when no line has it, their ids when fewer than RARE_SKU_LINES
+    lines do, None for a common SKU (one index-only range of suborderline_sku_idx, at most
+    RARE_SKU_LINES + 1 entries).
+
+    PostgreSQL estimates a SKU from the statistics of `skus`; one it did not sample (absent, or new
+    and rare) gets the least common sampled SKU's share, and the list is walked newest first looking
+    for 51 suborders that do not exist: 5.7 s for an absent SKU on 12-01, 7.0 s for one with the SKUs on
+    the row. So an absent SKU is not searched, and a rare one is searched by its suborders' ids."""
+    ids = list(SubOrderLine.objects.filter(sku__in=sorted({q, q.upper()})).order_by("sku", "suborder_id")  # the index's order:
+               .values_list("suborder_id", flat=True)[:RARE_SKU_LINES + 1])  # without it, a LIMIT over a seq scan (0.3-1 s)
+    return None if len(ids) > RARE_SKU_LINES else sorted(set(ids))
 
 
 def _filtered(f: SubOrderListFilters):
@@ -396,7 +410,8 @@ def suborder_list_for_merchant(*, filters: SubOrderListFilters | None = None) ->
         base = base.filter(_RowCompare(fields, f.after, "<" if desc else ">"))
     n = f.limit + 1  # one more than shown: is there a next page?
     kinds = _search_kinds(f.q)
-    branches = [k for k in kinds if k != "sku" or _sku_known(f.q)]
+    sku_ids = _sku_suborders(f.q) if "sku" in kinds else None
+    branches = [k for k in kinds if k != "sku" or sku_ids != []]
     if kinds and not branches:
         return SubOrderPage(rows=[], next_cursor=None, searched=tuple(kinds))
     # The ids of the page first, then its rows: finding them often needs only indexes (the keyset
@@ -410,9 +425,9 @@ def suborder_list_for_merchant(*, filters: SubOrderListFilters | None = None) ->
         for kind in branches:
             part = (start.alias(phone_digits_reversed=_phone_digits_reversed()) if kind == "phone" else
                     start.alias(name_doubled=_name_doubled()) if kind == "name" else start)
-            parts.append(part.filter(_search_predicate(kind, f.q)).order_by(*order).values("pk")[:n])
+            parts.append(part.filter(_search_predicate(kind, f.q, sku_ids)).order_by(*order).values("pk")[:n])
     ids = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
-    with _planned_for_its_values() if branches else nullcontext():
+    with _planned_for_its_values() if {"sku", "name"} & set(branches) else nullcontext():
         rows = list(SubOrder.objects.filter(pk__in=ids).order_by(*order)[:n])
     next_cursor = _cursor_encode(rows[f.limit - 1], f.ordering) if len(rows) > f.limit else None
     return SubOrderPage(rows=rows[:f.limit], next_cursor=next_cursor, searched=tuple(kinds))

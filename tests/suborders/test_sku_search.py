@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from importlib import import_module
 
+import pytest
 from django.db import connection
 
 from catalog.services import product_create, stock_receive, warehouse_create
@@ -64,7 +65,9 @@ def _one_warehouse_items(merchant, skus: list[str]) -> list[dict]:
     return out
 
 
-def test_checkout_writes_every_lines_sku_on_its_suborder_and_the_search_finds_each(mall):
+@pytest.mark.parametrize("rare_sku_lines", [500, 0], ids=["rare-by-ids", "common-by-skus"])
+def test_checkout_writes_every_lines_sku_on_its_suborder_and_the_search_finds_each(mall, monkeypatch, rare_sku_lines):
+    monkeypatch.setattr("suborders.selectors.RARE_SKU_LINES", rare_sku_lines)
     tag = uuid.uuid4().hex[:6].upper()
     a = _one_warehouse_items(mall.acme, [f"SKS-{tag}-Z", f"SKS-{tag}-A", f"SKS-{tag}-m.2"])  # unsorted, mixed case
     g = stock_item(mall.globex, stock=(10,))
@@ -81,7 +84,8 @@ def test_checkout_writes_every_lines_sku_on_its_suborder_and_the_search_finds_ea
     assert _found(mall.acme, a[0]["sku"]) == {acme_id}  # and not globex's suborder of the same order
 
 
-def test_a_second_order_of_the_same_skus_is_found_too_newest_first(mall):
+def test_a_second_order_of_the_same_skus_is_found_too_newest_first(mall, monkeypatch):
+    monkeypatch.setattr("suborders.selectors.RARE_SKU_LINES", 0)
     tag = uuid.uuid4().hex[:6].upper()
     a = _one_warehouse_items(mall.acme, [f"SKN-{tag}-1", f"SKN-{tag}-2"])
     first = _suborder_ids(mall.acme, _checkout(mall, a))
@@ -92,7 +96,8 @@ def test_a_second_order_of_the_same_skus_is_found_too_newest_first(mall):
     assert _found(mall.acme, a[0]["sku"]) == set(first)
 
 
-def test_a_confirmed_draft_is_found_by_its_skus(mall):
+def test_a_confirmed_draft_is_found_by_its_skus(mall, monkeypatch):
+    monkeypatch.setattr("suborders.selectors.RARE_SKU_LINES", 0)  # through the suborder's own skus
     cs = mall.users["acme:customer_service"]
     x = stock_item(mall.acme, stock=(10,), tag="dk")
     y = stock_item(mall.acme, stock=(10,), tag="dk")
@@ -108,7 +113,8 @@ def test_a_confirmed_draft_is_found_by_its_skus(mall):
     assert _found(mall.acme, x["sku"]) | _found(mall.acme, y["sku"]) == ids
 
 
-def test_backfill_writes_what_older_code_left_out_and_a_second_run_changes_nothing(mall):
+def test_backfill_writes_what_older_code_left_out_and_a_second_run_changes_nothing(mall, monkeypatch):
+    monkeypatch.setattr("suborders.selectors.RARE_SKU_LINES", 0)  # search through skus, not the lines' ids
     items = [stock_item(mall.acme, stock=(10,), tag="bf") for _ in range(2)]
     order = _checkout(mall, items)
     ids = _suborder_ids(mall.acme, order)
@@ -124,7 +130,8 @@ def test_backfill_writes_what_older_code_left_out_and_a_second_run_changes_nothi
     assert _found(mall.acme, items[0]["sku"]) & set(ids)
 
 
-def test_the_backfill_command_repairs_rows_written_without_skus(mall):
+def test_the_backfill_command_repairs_rows_written_without_skus(mall, monkeypatch):
+    monkeypatch.setattr("suborders.selectors.RARE_SKU_LINES", 0)  # search through skus, not the lines' ids
     from io import StringIO
 
     from django.core.management import call_command
@@ -133,6 +140,7 @@ def test_the_backfill_command_repairs_rows_written_without_skus(mall):
     ids = _suborder_ids(mall.acme, _checkout(mall, [item]))
     with in_merchant_schema(mall.acme), connection.cursor() as cur:
         cur.execute("UPDATE suborders_suborder SET skus = DEFAULT WHERE id = ANY(%s)", [ids])
+    assert _found(mall.acme, item["sku"]) == set()
     out = StringIO()
     call_command("suborders_skus_backfill", merchant=mall.acme.slug, stdout=out)
     assert f"{mall.acme.slug}: " in out.getvalue()
