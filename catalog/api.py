@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 
 from catalog import selectors, services
 from catalog.models import Product
+from core.api import results_of
 from core.errors import ValidationFailed
 from core.inputs import is_ascii_digits
 from core.money import Money
@@ -60,6 +62,17 @@ class WholeNumberField(serializers.Field):
         return value
 
 
+class _WholeNumberSchema(OpenApiSerializerFieldExtension):
+    """OpenAPI: an integer within the field's bounds (digit strings are accepted too, but not advertised)."""
+
+    target_class = WholeNumberField
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        lowest = -field.maximum if field.allow_negative else (0 if field.allow_zero else 1)
+        return {"type": "integer", "minimum": lowest, "maximum": field.maximum}
+
+
 class AmountField(serializers.Field):
     """A decimal amount as a string or number ("12.34"); turned into minor units with its currency later."""
 
@@ -70,6 +83,14 @@ class AmountField(serializers.Field):
 
     def to_representation(self, value):
         return value
+
+
+class _AmountSchema(OpenApiSerializerFieldExtension):
+    target_class = AmountField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "example": "12.34",
+                "description": "A decimal amount in major units of the currency"}
 
 
 def _first_bad_field(errors, path: str = "") -> tuple[str, str]:
@@ -314,6 +335,16 @@ class MovementOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class StockOutput(serializers.Serializer):
+    """One variant's stock (the answer of _stock_body)."""
+
+    variant_id = serializers.IntegerField()
+    sku = serializers.CharField()
+    low_stock_threshold = serializers.IntegerField()
+    levels = StockLevelOutput(many=True)
+    available = serializers.IntegerField()
+
+
 def _stock_body(variant_id: int) -> dict:
     variant = selectors.variant_get(variant_id=variant_id)
     levels = selectors.stock_levels_for_variant(variant_id=variant_id)
@@ -334,7 +365,12 @@ class ProductsView(APIView):
     permission_classes = [MerchantCapability]
     capabilities = {"GET": "catalog.view", "POST": "catalog.edit", "*": "catalog.view"}
 
-    @extend_schema(responses=ProductOutput(many=True), summary="List or search products (cursor pagination)")
+    pagination_class = IdCursor  # documents the page shape and its cursor/limit parameters
+
+    @extend_schema(responses=ProductOutput(many=True), summary="List or search products (cursor pagination)",
+                   parameters=[OpenApiParameter("search", str, description="name or SKU fragment"),
+                               OpenApiParameter("status", str, enum=Product.Status.values),
+                               OpenApiParameter("category", int, description="category id")])
     def get(self, request):
         params = request.query_params
         category = params.get("category")
@@ -388,7 +424,7 @@ class WarehousesView(APIView):
     permission_classes = [MerchantCapability]
     capabilities = {"GET": "stock.view", "POST": "warehouse.edit", "*": "stock.view"}
 
-    @extend_schema(responses=WarehouseOutput(many=True), summary="Warehouses, preferred first")
+    @extend_schema(responses=results_of(WarehouseOutput), summary="Warehouses, preferred first")
     def get(self, request):
         return Response({"results": WarehouseOutput(selectors.warehouse_list(), many=True).data})
 
@@ -415,7 +451,7 @@ class CategoriesView(APIView):
     permission_classes = [MerchantCapability]
     capabilities = {"GET": "catalog.view", "POST": "catalog.edit", "*": "catalog.view"}
 
-    @extend_schema(responses=CategoryOutput(many=True), summary="Product categories by name")
+    @extend_schema(responses=results_of(CategoryOutput), summary="Product categories by name")
     def get(self, request):
         return Response({"results": CategoryOutput(selectors.category_list(), many=True).data})
 
@@ -429,7 +465,7 @@ class CategoriesView(APIView):
 class VariantStockView(APIView):
     permission_classes = [capability("stock.view")]
 
-    @extend_schema(summary="Stock of one variant per warehouse")
+    @extend_schema(responses=StockOutput, summary="Stock of one variant per warehouse")
     def get(self, request, variant_id: int):
         return Response(_stock_body(variant_id))
 
@@ -437,7 +473,7 @@ class VariantStockView(APIView):
 class StockReceiptView(APIView):
     permission_classes = [capability("stock.edit")]
 
-    @extend_schema(request=ReceiptInput, summary="Receive stock into a warehouse")
+    @extend_schema(request=ReceiptInput, responses={201: StockOutput}, summary="Receive stock into a warehouse")
     def post(self, request):
         with transaction.atomic():
             v = _validated(ReceiptInput(data=request.data))
@@ -449,7 +485,8 @@ class StockReceiptView(APIView):
 class StockAdjustmentView(APIView):
     permission_classes = [capability("stock.edit")]
 
-    @extend_schema(request=AdjustmentInput, summary="Adjust on-hand stock (damage, loss, found) with a reason")
+    @extend_schema(request=AdjustmentInput, responses={201: StockOutput},
+                   summary="Adjust on-hand stock (damage, loss, found) with a reason")
     def post(self, request):
         with transaction.atomic():
             v = _validated(AdjustmentInput(data=request.data))
@@ -461,7 +498,8 @@ class StockAdjustmentView(APIView):
 class StocktakeView(APIView):
     permission_classes = [capability("stock.edit")]
 
-    @extend_schema(request=StocktakeInput, summary="Record a stocktake: set on-hand to the counted quantity")
+    @extend_schema(request=StocktakeInput, responses={201: StockOutput},
+                   summary="Record a stocktake: set on-hand to the counted quantity")
     def post(self, request):
         with transaction.atomic():
             v = _validated(StocktakeInput(data=request.data))
@@ -472,6 +510,7 @@ class StocktakeView(APIView):
 
 class VariantMovementsView(APIView):
     permission_classes = [capability("stock.view")]
+    pagination_class = IdCursor
 
     @extend_schema(responses=MovementOutput(many=True), summary="Stock movement journal of one variant, newest first")
     def get(self, request, variant_id: int):

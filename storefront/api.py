@@ -1,4 +1,5 @@
 """Public storefront API: browse the listing index across stores (no sign-in needed)."""
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
@@ -46,11 +47,14 @@ class ListingListView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list = []  # public browsing; no session CSRF or token needed
+    pagination_class = ListingCursor  # documents the page shape and its cursor/page_size parameters
 
+    @extend_schema(parameters=[ListingQuery], responses=ListingOutput(many=True),
+                   summary="Listed variants of active stores, by name (cursor pagination)")
     def get(self, request):
         query = ListingQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         qs = listing_list_for_shopper(**query.validated_data)
-        paginator = ListingCursor()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(ListingOutput(page, many=True).data)

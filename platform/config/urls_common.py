@@ -1,6 +1,7 @@
 """URLs served on every host: sign-in, language switch, health, API schema and docs."""
 from csp.decorators import csp_replace
 from django.urls import include, path
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from core.views import healthz
@@ -11,6 +12,7 @@ from permissions import views as account_views
 class HostApiSchemaView(SpectacularAPIView):
     """The mall host documents the shopper/public API; a merchant host documents the merchant API."""
 
+    @extend_schema(exclude=True)  # the schema does not document itself
     def get(self, request, *args, **kwargs):
         self.urlconf = getattr(request, "urlconf", None)
         return super().get(request, *args, **kwargs)

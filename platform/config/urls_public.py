@@ -11,3 +11,5 @@ urlpatterns = [
     path("", include("storefront.urls")),
     *common_patterns,
 ]
+
+handler404 = "core.api.not_found"  # JSON for /api/ paths

@@ -8,3 +8,5 @@ urlpatterns = [
     path("", include("merchants.urls")),
     *common_patterns,
 ]
+
+handler404 = "core.api.not_found"  # JSON for /api/ paths

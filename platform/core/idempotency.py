@@ -42,4 +42,5 @@ def idempotent(view_method):
                 pass  # a concurrent retry stored first; both answers describe the same change
         return response
 
+    wrapper.idempotency_key_required = True  # core.api.MallardAutoSchema documents the header
     return wrapper
