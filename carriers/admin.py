@@ -4,6 +4,7 @@ from django.contrib import admin
 
 from carriers.models import TrackingIndex, TransitTime
 from fulfillment.carriers import CARRIERS
+from permissions.admin_access import PlatformCapabilityAdmin
 
 
 class TransitTimeForm(forms.ModelForm):
@@ -37,7 +38,9 @@ class TransitTimeForm(forms.ModelForm):
 
 
 @admin.register(TransitTime)
-class TransitTimeAdmin(admin.ModelAdmin):
+class TransitTimeAdmin(PlatformCapabilityAdmin, admin.ModelAdmin):
+    view_capability = "parcels.view"
+    change_capability = add_capability = delete_capability = "carriers.manage"
     form = TransitTimeForm
     list_display = ("carrier", "service", "from_region", "to_region", "days_min", "days", "updated_at")
     list_editable = ("days_min", "days")
@@ -46,8 +49,10 @@ class TransitTimeAdmin(admin.ModelAdmin):
 
 
 @admin.register(TrackingIndex)
-class TrackingIndexAdmin(admin.ModelAdmin):
+class TrackingIndexAdmin(PlatformCapabilityAdmin, admin.ModelAdmin):
     """Read-only: rows are written by shipments and carrier events, never by hand."""
+
+    view_capability = "parcels.view"
 
     list_display = ("carrier", "tracking_number", "merchant", "shipment_id", "status", "last_event_at",
                     "estimated_delivery_at", "flagged_reason")
@@ -55,12 +60,3 @@ class TrackingIndexAdmin(admin.ModelAdmin):
     search_fields = ("tracking_number",)
     list_select_related = ("merchant",)
     readonly_fields = [f.name for f in TrackingIndex._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1080,11 +1080,11 @@ def warehouse_grants_set(*, actor, user, warehouse_ids) -> list[int]:
     from catalog.selectors import WORK_IN_WAREHOUSE
     from core.errors import PermissionDenied
     from permissions.roles import Role
-    from permissions.selectors import membership_roles
+    from permissions.selectors import membership_roles, platform_can
 
     merchant = current_merchant()
     _authorize(actor, "staff.manage")
-    if not getattr(actor, "is_staff", False) and Role.OWNER not in membership_roles(user=actor, merchant=merchant):
+    if not platform_can(actor, "merchants.act") and Role.OWNER not in membership_roles(user=actor, merchant=merchant):
         raise PermissionDenied(_("Only an owner grants warehouses."), field="warehouses")
     if not membership_roles(user=user, merchant=merchant):
         raise ValidationFailed(_("%(email)s is not on this store's staff.") % {"email": user.email}, field="user")

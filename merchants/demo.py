@@ -1,4 +1,5 @@
-"""Demo mall seed: merchants acme, globex, initech with staff for every role, an operator, two shoppers.
+"""Demo mall seed: merchants acme, globex, initech with staff for every role, an operator per platform
+role (admin, finance, support), two shoppers.
 
 Idempotent: re-running keeps existing rows. Other apps add their demo data through
 `DEMO_SEEDERS` (called in order, each idempotent).
@@ -6,8 +7,8 @@ Idempotent: re-running keeps existing rows. Other apps add their demo data throu
 from importlib import import_module
 
 from permissions.models import User
-from permissions.roles import Role
-from permissions.services import membership_grant, user_create
+from permissions.roles import PlatformRole, Role
+from permissions.services import membership_grant, platform_roles_set, user_create
 from tenants.models import Merchant
 
 DEMO_PASSWORD = "mallard-demo"
@@ -17,17 +18,21 @@ DEMO_SEEDERS: list[str] = ["catalog.demo:seed_catalog", "orders.demo:seed_orders
                            "permissions.demo:seed_staff"]
 
 
-def _user(email: str, *, staff: bool = False, name: str = "") -> User:
+def _user(email: str, *, staff: bool = False, name: str = "", platform_roles: list[str] | None = None) -> User:
     user = User.objects.filter(email=email).first()
     if user is None:
-        user = user_create(email=email, password=DEMO_PASSWORD, full_name=name, is_staff=staff)
+        user = user_create(email=email, password=DEMO_PASSWORD, full_name=name, is_staff=staff, platform_roles=platform_roles)
+    elif platform_roles is not None and sorted(user.platform_roles or []) != sorted(platform_roles):
+        platform_roles_set(user=user, roles=platform_roles)  # a demo database seeded before platform roles
     return user
 
 
 def seed_demo(stdout=None) -> list[Merchant]:
     from merchants.services import merchant_create
 
-    _user("operator@mallard.localhost", staff=True, name="Olga Operator")
+    _user("operator@mallard.localhost", name="Olga Operator", platform_roles=[PlatformRole.ADMIN])
+    _user("finance@mallard.localhost", name="Fang Finance", platform_roles=[PlatformRole.FINANCE])
+    _user("support@mallard.localhost", name="Sven Support", platform_roles=[PlatformRole.SUPPORT])
     _user("shopper1@example.com", name="Shen Shopper")
     _user("shopper2@example.com", name="Sam Shopper")
     merchants = []

@@ -20,6 +20,7 @@ RESERVED_SLUGS = {"www", "admin", "api", "public", "static", "mail", "_template"
 @platform_only
 def merchant_create(*, slug: str, name: str, contact_email: str | None = None, currency: str = "CNY",
                     owner=None, actor=None) -> Merchant:
+    _operator_authorize(actor)
     slug = (slug or "").strip().lower()
     name = (name or "").strip()
     if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS:
@@ -49,8 +50,18 @@ def merchant_create(*, slug: str, name: str, contact_email: str | None = None, c
     return merchant
 
 
+def _operator_authorize(actor) -> None:
+    """A person onboarding, suspending or reinstating a merchant needs merchants.manage (platform admin);
+    system work (seeding, benchmarks) passes no actor."""
+    if actor is not None:
+        from permissions.policy import authorize
+
+        authorize(actor, "merchants.manage")
+
+
 def _merchant_status_set(*, merchant: Merchant, to: str, reason: str, action: str, topic: str, actor=None) -> Merchant:
     """The one place that assigns Merchant.status: row lock, audit entry and outbox event together."""
+    _operator_authorize(actor)
     with transaction.atomic():
         merchant = Merchant.objects.select_for_update().get(pk=merchant.pk)
         before = merchant.status

@@ -53,8 +53,11 @@ def _actor_role(actor, schema: str, ctx: AuditContext) -> str:
         return ""
     if schema in ctx.roles:
         return ctx.roles[schema]
-    if getattr(actor, "is_staff", False):
-        return "operator"
+    if getattr(actor, "is_staff", False):  # "operator:finance": the platform roles the operator acted with
+        from permissions.selectors import platform_roles_of
+
+        roles = sorted(platform_roles_of(actor))
+        return "operator:" + ",".join(roles) if roles else "operator"
     if schema == "public":
         return ""
     from permissions.models import Membership

@@ -2,7 +2,6 @@
 (merchant host, /audit/); operators search every store's (mall host, /console/audit/)."""
 from urllib.parse import urlencode
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -11,6 +10,7 @@ from django.utils.translation import gettext as _
 from core.errors import PermissionDenied
 from core.exports import export_csv_chunks
 from core.tenancy import assert_public_schema, current_merchant
+from permissions.decorators import require_platform_capability
 from permissions.selectors import AUDIT_PAGE, audit_changes, audit_entries_for_actor, audit_filters_parse
 
 EXPORT_LIMIT = 100_000
@@ -72,7 +72,7 @@ def audit_export(request):
     return _export(request, merchant=merchant, filename=f"audit-{merchant.slug}.csv")
 
 
-@staff_member_required
+@require_platform_capability("audit.view_all")
 def console_audit(request):
     assert_public_schema()
     from tenants.models import Merchant
@@ -82,7 +82,7 @@ def console_audit(request):
         "merchants": Merchant.objects.filter(is_template=False).order_by("name").values("name", "schema_name")})
 
 
-@staff_member_required
+@require_platform_capability("audit.view_all")
 def console_audit_export(request):
     assert_public_schema()
     return _export(request, merchant=None, filename="audit-mall.csv")

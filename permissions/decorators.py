@@ -1,4 +1,5 @@
-"""Page decorators: require a merchant capability on the current merchant host, else a 403 page."""
+"""Page decorators: require a merchant capability on the current merchant host, or a platform capability
+on the operator console, else a 403 page."""
 import functools
 
 from django.shortcuts import render
@@ -28,6 +29,33 @@ def require_capability(capability: str):
             return view(request, *args, **kwargs)
 
         wrapper.required_capability = capability
+        return wrapper
+
+    return decorate
+
+
+def require_platform_capability(capability: str):
+    """`@require_platform_capability("payments.view")` on an operator console view (mall host).
+
+    Not signed in, or not an operator: the super-admin's sign-in page (as staff_member_required did).
+    An operator whose platform roles lack `capability`: a 403 page, never a redirect (it would loop).
+    """
+    from django.contrib.admin.views.decorators import staff_member_required
+
+    from permissions.selectors import platform_can
+
+    def decorate(view):
+        @functools.wraps(view)
+        def checked(request, *args, **kwargs):
+            if not platform_can(request.user, capability):
+                return render(request, "error.html", {
+                    "title": _("Not allowed"),
+                    "message": _("Your platform role does not allow this (%(capability)s).") % {"capability": capability},
+                }, status=403)
+            return view(request, *args, **kwargs)
+
+        wrapper = staff_member_required(checked)
+        wrapper.required_platform_capability = capability
         return wrapper
 
     return decorate

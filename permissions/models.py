@@ -4,7 +4,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
-from permissions.roles import Role
+from permissions.roles import PlatformRole, Role
 
 
 class UserManager(BaseUserManager):
@@ -24,12 +24,14 @@ class UserManager(BaseUserManager):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """Shoppers, merchant staff and operators alike; operators have `is_staff`."""
+    """Shoppers, merchant staff and operators alike; operators have `is_staff` and platform roles
+    (admin, finance, support: permissions.roles.PLATFORM_CAPABILITIES; a superuser counts as admin)."""
 
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=150, blank=True, default="")
     is_active = models.BooleanField(default=True)
-    is_staff = models.BooleanField(default=False)  # platform operator: may use the super-admin
+    is_staff = models.BooleanField(default=False)  # platform operator: may sign in to the super-admin
+    platform_roles = ArrayField(models.CharField(max_length=20, choices=PlatformRole.choices), default=list, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
     preferred_language = models.CharField(max_length=10, blank=True, default="")
 

@@ -71,3 +71,68 @@ def roles_allow(roles: set[str] | frozenset[str] | list[str], capability: str) -
     if allowed is None:
         raise KeyError(f"unknown capability {capability!r}")
     return bool(set(roles) & allowed)
+
+
+# --- the platform side: operators' roles (held on the user, public schema) ---------------------------
+
+class PlatformRole(models.TextChoices):
+    ADMIN = "admin", _("Admin")
+    FINANCE = "finance", _("Finance")
+    SUPPORT = "support", _("Support agent")
+
+
+ALL_PLATFORM_ROLES = frozenset(PlatformRole.values)
+_ADMIN = frozenset({PlatformRole.ADMIN})
+_MONEY = frozenset({PlatformRole.ADMIN, PlatformRole.FINANCE})
+
+# platform capability -> operator roles holding it. The console, the super-admin and the platform services
+# ask for one of these (permissions.selectors.platform_can, permissions.policy.authorize without a merchant).
+PLATFORM_CAPABILITIES: dict[str, frozenset[str]] = {
+    "console.view": ALL_PLATFORM_ROLES,
+    "orders.view_all": ALL_PLATFORM_ROLES,  # late and overdue suborders of every store
+    "parcels.view": ALL_PLATFORM_ROLES,  # flagged parcels of every store
+    "outbox.view": ALL_PLATFORM_ROLES,  # the outbox and its dead letters in the super-admin
+    "merchants.manage": _ADMIN,  # onboard, edit, suspend, reinstate
+    "merchants.act": _ADMIN,  # act inside any store with every store capability (interventions)
+    "users.manage": _ADMIN,  # users, memberships, operators' roles, API tokens
+    "payments.view": _MONEY,
+    "refunds.operator": _MONEY,  # refunds from the console
+    "gateway_events.reprocess": _MONEY,
+    "payments.settings": _ADMIN,  # gateways offered, capture policy
+    "audit.view_all": _ADMIN,  # every store's audit trail, and its export
+    "outbox.requeue": _ADMIN,
+    "carriers.manage": _ADMIN,  # the transit-time (ETA) table
+}
+
+PLATFORM_CAPABILITY_LABELS = {
+    "console.view": _("Open the operator console"),
+    "orders.view_all": _("See late and overdue suborders of every store"),
+    "parcels.view": _("See flagged parcels of every store"),
+    "outbox.view": _("See the outbox and its dead letters"),
+    "merchants.manage": _("Onboard, edit, suspend and reinstate merchants"),
+    "merchants.act": _("Act inside any store with every store capability"),
+    "users.manage": _("Manage users, store memberships, operators' roles and API tokens"),
+    "payments.view": _("See payments, their refunds and gateway events"),
+    "refunds.operator": _("Refund shoppers from the console"),
+    "gateway_events.reprocess": _("Re-process a stored gateway notification"),
+    "payments.settings": _("Choose the payment methods offered and the capture policy"),
+    "audit.view_all": _("Search and export every store's audit trail"),
+    "outbox.requeue": _("Requeue dead letters"),
+    "carriers.manage": _("Edit carriers' transit times (the delivery estimate table)"),
+}
+
+# A store capability an operator without merchants.act may still use inside a store, and the platform
+# capability that grants it (a finance operator refunds from the console; nothing else is written).
+OPERATOR_STORE_CAPABILITIES: dict[str, str] = {
+    "refunds.create": "refunds.operator",
+    "payments.view": "payments.view",
+    "suborders.view": "orders.view_all",
+    "audit.view": "audit.view_all",
+}
+
+
+def platform_roles_allow(roles: set[str] | frozenset[str] | list[str], capability: str) -> bool:
+    allowed = PLATFORM_CAPABILITIES.get(capability)
+    if allowed is None:
+        raise KeyError(f"unknown platform capability {capability!r}")
+    return bool(set(roles) & allowed)

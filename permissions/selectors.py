@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from permissions.models import ApiToken, Membership
-from permissions.roles import roles_allow
+from permissions.roles import PlatformRole, platform_roles_allow, roles_allow
 from permissions.sql import API_TOKEN_LOOKUP_SQL, api_token_row_load
 
 
@@ -25,6 +25,22 @@ def membership_roles(*, user, merchant) -> list[str]:
 
 def user_can(*, user, merchant, capability: str) -> bool:
     return roles_allow(membership_roles(user=user, merchant=merchant), capability)
+
+
+def platform_roles_of(user) -> frozenset[str]:
+    """The operator roles `user` holds: none unless an active operator (is_staff); a superuser is an admin."""
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False) \
+            or not getattr(user, "is_staff", False):
+        return frozenset()
+    roles = set(getattr(user, "platform_roles", None) or [])
+    if getattr(user, "is_superuser", False):
+        roles.add(PlatformRole.ADMIN)
+    return frozenset(roles)
+
+
+def platform_can(user, capability: str) -> bool:
+    """May this operator do `capability` on the platform side (permissions.roles.PLATFORM_CAPABILITIES)?"""
+    return platform_roles_allow(platform_roles_of(user), capability)
 
 
 def merchants_for_user(*, user):
@@ -105,7 +121,7 @@ def audit_filters_parse(params) -> tuple[dict, dict[str, str]]:
 
 def audit_entries_for_actor(*, actor, merchant=None, filters: dict, limit: int | None = AUDIT_PAGE):
     """Audit rows newest first. On a merchant host only that merchant's books (capability audit.view);
-    operators (is_staff) search every schema, optionally one (`merchant` filter = its schema name)."""
+    operators with audit.view_all search every schema, optionally one (`merchant` filter = its schema name)."""
     from core.errors import PermissionDenied
     from permissions.models import AuditEntry
 
@@ -114,8 +130,8 @@ def audit_entries_for_actor(*, actor, merchant=None, filters: dict, limit: int |
         if not user_can(user=actor, merchant=merchant, capability="audit.view"):
             raise PermissionDenied(_("Your role does not allow %(capability)s.") % {"capability": "audit.view"})
         qs = qs.filter(schema_name=merchant.schema_name)
-    elif not getattr(actor, "is_staff", False):
-        raise PermissionDenied(_("Only the platform's operators search every store's audit trail."))
+    elif not platform_can(actor, "audit.view_all"):
+        raise PermissionDenied(_("Only the platform's admins search every store's audit trail."))
     elif filters.get("merchant"):
         qs = qs.filter(schema_name=filters["merchant"])
     if filters.get("entity"):
@@ -150,7 +166,7 @@ def staff_for_merchant(*, actor, merchant):
     from core.errors import PermissionDenied
     from permissions.models import StaffInvitation
 
-    if not user_can(user=actor, merchant=merchant, capability="staff.manage") and not getattr(actor, "is_staff", False):
+    if not user_can(user=actor, merchant=merchant, capability="staff.manage") and not platform_can(actor, "merchants.act"):
         raise PermissionDenied(_("Your role does not allow %(capability)s.") % {"capability": "staff.manage"})
     members = list(Membership.objects.filter(merchant=merchant).select_related("user").order_by("-is_active", "user__email"))
     invitations = list(StaffInvitation.objects.filter(merchant=merchant, accepted_at__isnull=True, revoked_at__isnull=True,
@@ -185,3 +201,11 @@ def role_matrix() -> list[dict]:
 
     return [{"capability": cap, "label": CAPABILITY_LABELS.get(cap, cap),
              "roles": [r in holders for r in Role.values]} for cap, holders in CAPABILITIES.items()]
+
+
+def platform_role_matrix() -> list[dict]:
+    """The operators' role table as rows for /console/roles/: capability, what it means, which roles hold it."""
+    from permissions.roles import PLATFORM_CAPABILITIES, PLATFORM_CAPABILITY_LABELS
+
+    return [{"capability": cap, "label": PLATFORM_CAPABILITY_LABELS.get(cap, cap),
+             "roles": [r in holders for r in PlatformRole.values]} for cap, holders in PLATFORM_CAPABILITIES.items()]

@@ -12,19 +12,62 @@ from core.errors import ValidationFailed
 from core.tenancy import in_public_schema
 from permissions.audit import audit_record  # noqa: F401  (re-exported: services call permissions.services.audit_record)
 from permissions.models import ApiToken, Membership, StaffInvitation, User
-from permissions.roles import ALL_ROLES, Role
+from permissions.roles import ALL_PLATFORM_ROLES, ALL_ROLES, PlatformRole, Role
 
 TOKEN_PREFIX = "mlt_"
 
 
-def user_create(*, email: str, password: str | None, full_name: str = "", is_staff: bool = False) -> User:
+def user_create(*, email: str, password: str | None, full_name: str = "", is_staff: bool = False,
+                platform_roles: list[str] | None = None, actor: User | None = None) -> User:
+    """A user. An operator is made with `platform_roles` (admin, finance, support); `is_staff=True`
+    without roles makes an admin, as before platform roles existed."""
     email = (email or "").strip().lower()
     if "@" not in email:
         raise ValidationFailed(_("Enter a valid email address."), field="email")
-    with in_public_schema():
+    if platform_roles is None and is_staff:
+        platform_roles = [PlatformRole.ADMIN]
+    roles = _platform_roles_clean(platform_roles or [])
+    with in_public_schema(), transaction.atomic():
         if User.objects.filter(email=email).exists():
             raise ValidationFailed(_("A user with email %(email)s already exists.") % {"email": email}, field="email")
-        user = User.objects.create_user(email, password, full_name=full_name, is_staff=is_staff, is_superuser=is_staff)
+        user = User.objects.create_user(email, password, full_name=full_name, is_staff=bool(roles),
+                                        is_superuser=PlatformRole.ADMIN in roles, platform_roles=roles)
+        if roles:  # a new operator: who made them one, and with which roles
+            audit_record(actor=actor, entity="user", entity_id=user.pk, action="platform_roles_set",
+                         after={"platform_roles": roles}, schema_name="public")
+    return user
+
+
+def _platform_roles_clean(roles) -> list[str]:
+    roles = sorted({str(r) for r in roles})
+    if any(r not in ALL_PLATFORM_ROLES for r in roles):
+        raise ValidationFailed(_("Choose platform roles from the list."), field="platform_roles")
+    return roles
+
+
+def platform_roles_set(*, user: User, roles: list[str], actor: User | None = None) -> User:
+    """Replace an operator's platform roles (none: no longer an operator). is_staff follows the roles
+    (the super-admin's sign-in gate); is_superuser only for admins. Audited in the platform's books;
+    a person doing it needs users.manage, and an admin cannot take admin from themselves (the mall
+    would risk having none)."""
+    roles = _platform_roles_clean(roles)
+    if actor is not None:
+        from core.errors import PermissionDenied
+        from permissions.policy import authorize
+
+        authorize(actor, "users.manage")
+        if getattr(actor, "pk", None) == user.pk and PlatformRole.ADMIN not in roles:
+            raise PermissionDenied(_("You cannot take the admin role from yourself."), field="platform_roles")
+    with in_public_schema(), transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        before = {"platform_roles": sorted(locked.platform_roles or []), "is_staff": locked.is_staff,
+                  "is_superuser": locked.is_superuser}
+        after = {"platform_roles": roles, "is_staff": bool(roles), "is_superuser": PlatformRole.ADMIN in roles}
+        if before != after:
+            User.objects.filter(pk=user.pk).update(**after)
+            audit_record(actor=actor, entity="user", entity_id=user.pk, action="platform_roles_set",
+                         before=before, after=after, schema_name="public")
+    user.platform_roles, user.is_staff, user.is_superuser = after["platform_roles"], after["is_staff"], after["is_superuser"]
     return user
 
 
@@ -79,11 +122,11 @@ def api_token_revoke(*, token: ApiToken, actor=None) -> None:
     """Revoke a token: its user always may; at a store, an owner may revoke anyone's token for it."""
     if actor is not None and getattr(actor, "pk", None) != token.user_id:
         from core.errors import PermissionDenied
-        from permissions.selectors import membership_roles
+        from permissions.selectors import membership_roles, platform_can
 
         store = token.merchant
         if store is None or (Role.OWNER not in membership_roles(user=actor, merchant=store)
-                             and not getattr(actor, "is_staff", False)):
+                             and not platform_can(actor, "users.manage")):
             raise PermissionDenied(_("Only the token's owner, or an owner of its store, may revoke it."), field="token")
     with in_public_schema(), transaction.atomic():
         if ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()) and actor is not None:
@@ -107,10 +150,10 @@ def _roles_clean(roles, *, field: str = "roles") -> list[str]:
 
 def _staff_authorize(actor, merchant, *, touches_owner: bool) -> None:
     from permissions.policy import authorize
-    from permissions.selectors import membership_roles
+    from permissions.selectors import membership_roles, platform_can
 
     authorize(actor, "staff.manage", merchant=merchant)
-    if touches_owner and not getattr(actor, "is_staff", False) and Role.OWNER not in membership_roles(user=actor, merchant=merchant):
+    if touches_owner and not platform_can(actor, "merchants.act") and Role.OWNER not in membership_roles(user=actor, merchant=merchant):
         from core.errors import PermissionDenied
 
         raise PermissionDenied(_("Only an owner may make someone an owner or change an owner's access."), field="roles")

@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from permissions.admin_access import PlatformCapabilityAdmin
 from tenants.models import Domain, Merchant
 
 
@@ -24,14 +25,19 @@ class MerchantAdminForm(forms.ModelForm):
         return slug
 
 
-class DomainInline(admin.TabularInline):
+class DomainInline(PlatformCapabilityAdmin, admin.TabularInline):
     model = Domain
     extra = 0
+    change_capability = add_capability = delete_capability = "merchants.manage"
 
 
 @admin.register(Merchant)
-class MerchantAdmin(admin.ModelAdmin):
+class MerchantAdmin(PlatformCapabilityAdmin, admin.ModelAdmin):
+    """Every operator sees the merchants; onboarding, edits, suspend and reinstate need merchants.manage
+    (admin). No operator deletes a merchant here (its books would go unaudited): suspend it instead."""
+
     form = MerchantAdminForm
+    change_capability = add_capability = "merchants.manage"
     list_display = ("name", "slug", "schema_name", "status", "created_at")
     list_filter = ("status",)
     search_fields = ("name", "slug")
@@ -73,7 +79,7 @@ class MerchantAdmin(admin.ModelAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj else []
 
-    @admin.action(description=_lazy("Suspend selected merchants"))
+    @admin.action(description=_lazy("Suspend selected merchants"), permissions=["change"])
     def suspend(self, request, queryset):
         from merchants.services import merchant_suspend
 
@@ -81,7 +87,7 @@ class MerchantAdmin(admin.ModelAdmin):
             merchant_suspend(merchant=merchant, reason=_("suspended by operator"), actor=request.user)
         self.message_user(request, _("Suspended %(count)d merchant(s).") % {"count": queryset.count()}, messages.SUCCESS)
 
-    @admin.action(description=_lazy("Reinstate selected merchants"))
+    @admin.action(description=_lazy("Reinstate selected merchants"), permissions=["change"])
     def reinstate(self, request, queryset):
         from merchants.services import merchant_reinstate
 

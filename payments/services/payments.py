@@ -176,6 +176,10 @@ def notification_receive(*, gateway_code: str, body: bytes, headers: dict[str, s
 def gateway_event_process(*, event_id: int, actor=None) -> GatewayEvent:
     """Apply one stored notification under the payment's row lock. Safe to call again (re-process from
     the console): an event already applied is left as it is."""
+    if actor is not None:  # an operator re-processing from the console; the webhook itself passes none
+        from permissions.policy import authorize
+
+        authorize(actor, "gateway_events.reprocess")
     after: list = []
     with transaction.atomic():
         event = GatewayEvent.objects.select_for_update().get(pk=event_id)
@@ -374,6 +378,10 @@ def payment_settings_update(*, enabled_gateways: list[str], capture_policy: str,
     from payments.gateways import ALL_CODES, gateway_configured
     from payments.models import PaymentSettings
 
+    if actor is not None:
+        from permissions.policy import authorize
+
+        authorize(actor, "payments.settings")
     codes = [c for c in dict.fromkeys(enabled_gateways or []) if c]
     for c in codes:
         if c not in ALL_CODES:

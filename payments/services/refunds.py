@@ -49,12 +49,15 @@ def _authorize(actor, merchant_id: int, system: bool) -> None:
         return
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise PermissionDenied(_("Sign in to refund."))
-    if actor.is_staff:  # the operator may refund anything
-        return
     from permissions.selectors import user_can
     from tenants.models import Merchant
 
     merchant = Merchant.objects.filter(pk=merchant_id).first()
+    if actor.is_staff:  # an operator refunds any store's suborder when their platform role does (refunds.operator)
+        from permissions.policy import authorize
+
+        authorize(actor, "refunds.create", merchant=merchant)
+        return
     if merchant is None or not user_can(user=actor, merchant=merchant, capability="refunds.create"):
         raise PermissionDenied(_("Your role does not allow refunds (refunds.create)."))
 

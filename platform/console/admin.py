@@ -5,6 +5,8 @@ from django.utils.translation import ngettext
 
 from core.models import OutboxEffect, OutboxEvent
 from core.outbox import outbox_requeue_dead
+from permissions.admin_access import PlatformCapabilityAdmin
+from permissions.selectors import platform_can
 
 admin.site.site_header = _("Mallard operator console")
 admin.site.site_title = _("Mallard super-admin")
@@ -12,19 +14,20 @@ admin.site.index_title = _("Run the mall")
 admin.site.site_url = "/console/"
 
 
-class OutboxEffectInline(admin.TabularInline):
+class OutboxEffectInline(PlatformCapabilityAdmin, admin.TabularInline):
     model = OutboxEffect
+    view_capability = "outbox.view"
     extra = 0
     can_delete = False
     readonly_fields = ("handler", "done_at")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):
-    """Read-only view of the outbox. Dead letters: filter by status "dead letter"; fix the cause, then requeue."""
+class OutboxEventAdmin(PlatformCapabilityAdmin, admin.ModelAdmin):
+    """Read-only view of the outbox for every operator. Dead letters: filter by status "dead letter"; fix
+    the cause, then requeue (outbox.requeue: admin)."""
+
+    view_capability = "outbox.view"  # never changed, added or deleted by hand
 
     list_display = ("id", "topic", "aggregate", "schema_name", "status", "attempts", "available_at", "created_at",
                     "delivered_at", "short_error")
@@ -44,7 +47,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
     def short_error(self, obj):
         return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
 
-    @admin.action(description=_("Requeue selected dead letters"))
+    @admin.action(description=_("Requeue selected dead letters"), permissions=["requeue"])
     def requeue(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True))
         count = outbox_requeue_dead(event_ids=ids)
@@ -63,11 +66,5 @@ class OutboxEventAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    def has_requeue_permission(self, request):
+        return platform_can(request.user, "outbox.requeue")

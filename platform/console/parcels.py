@@ -1,14 +1,14 @@
 """Console page: parcels of every merchant that need a look (carrier exception, or no scan for
 TRACKING_STALE_DAYS), answered from the public tracking index."""
 from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
 
 from carriers.selectors import parcels_flagged_for_operator
 from core.tenancy import assert_public_schema
+from permissions.decorators import require_platform_capability
 
 
-@staff_member_required
+@require_platform_capability("parcels.view")
 def console_parcels(request):
     assert_public_schema()
     reason = request.GET.get("reason", "")

@@ -14,6 +14,7 @@ urlpatterns = [
     path("payments/<int:payment_id>/", views.console_payment_detail, name="console-payment"),
     path("payments/<int:payment_id>/refund/", views.console_payment_refund, name="console-payment-refund"),
     path("parcels/", parcels.console_parcels, name="console-parcels"),
+    path("roles/", views.console_roles, name="console-roles"),
     path("audit/", audit_views.console_audit, name="console-audit"),
     path("audit/export.csv", audit_views.console_audit_export, name="console-audit-export"),
 ]

@@ -1,12 +1,12 @@
-"""Operator console pages on the mall host (staff only)."""
-from django.contrib.admin.views.decorators import staff_member_required
+"""Operator console pages on the mall host: each asks for its platform capability (permissions.roles)."""
 from django.shortcuts import render
 
 from console.selectors import merchant_overview_for_operator
 from core.tenancy import assert_public_schema
+from permissions.decorators import require_platform_capability
 
 
-@staff_member_required
+@require_platform_capability("console.view")
 def console_home(request):
     assert_public_schema()
     return render(request, "console/home.html", merchant_overview_for_operator())
@@ -20,7 +20,7 @@ def _console_redirect(request, name, *args):
     return redirect(name, *args)
 
 
-@staff_member_required
+@require_platform_capability("payments.view")
 def console_payments(request):
     from payments.selectors import payments_list_for_operator
     from payments.states import PaymentStatus
@@ -32,7 +32,7 @@ def console_payments(request):
         "gateways": ["sandbox", "stripe", "alipay", "wechatpay"]})
 
 
-@staff_member_required
+@require_platform_capability("payments.view")
 def console_payment_detail(request, payment_id: int):
     from django.http import Http404
 
@@ -52,7 +52,7 @@ def console_payment_detail(request, payment_id: int):
         "suborders": suborders, "gateway_events": payment.gateway_events.order_by("-id")[:50]})
 
 
-@staff_member_required
+@require_platform_capability("refunds.operator")
 def console_payment_refund(request, payment_id: int):
     from django.contrib import messages
     from django.http import HttpResponseNotAllowed
@@ -82,7 +82,7 @@ def console_payment_refund(request, payment_id: int):
     return _console_redirect(request, "console-payment", payment_id)
 
 
-@staff_member_required
+@require_platform_capability("payments.view")
 def console_gateway_events(request):
     from payments.models import GatewayEvent
     from payments.selectors import gateway_events_list_for_operator
@@ -93,7 +93,7 @@ def console_gateway_events(request):
         "events": gateway_events_list_for_operator(**f), "f": f, "results": GatewayEvent.Result.choices})
 
 
-@staff_member_required
+@require_platform_capability("gateway_events.reprocess")
 def console_gateway_event_reprocess(request, event_id: int):
     from django.contrib import messages
     from django.http import HttpResponseNotAllowed
@@ -111,7 +111,7 @@ def console_gateway_event_reprocess(request, event_id: int):
     return _console_redirect(request, "console-gateway-events")
 
 
-@staff_member_required
+@require_platform_capability("payments.settings")
 def console_payment_settings(request):
     from django.contrib import messages
 
@@ -133,7 +133,7 @@ def console_payment_settings(request):
                                                              "policies": current.CAPTURE_CHOICES})
 
 
-@staff_member_required
+@require_platform_capability("orders.view_all")
 def console_late_suborders(request):
     """Late suborders across every merchant, from the public mirror (no loop over schemas)."""
     from django.utils import timezone
@@ -147,3 +147,15 @@ def console_late_suborders(request):
     overdue = (SubOrderMirror.objects.select_related("merchant", "order")
                .filter(status="awaiting_acceptance", accept_by__lt=now).order_by("accept_by")[:300])
     return render(request, "console/late_suborders.html", {"late": late, "overdue": overdue})
+
+
+@require_platform_capability("console.view")
+def console_roles(request):
+    """The operators' role table: which platform role may do what (permissions.roles.PLATFORM_CAPABILITIES)."""
+    from permissions.roles import PlatformRole
+    from permissions.selectors import platform_role_matrix, platform_roles_of
+
+    assert_public_schema()
+    return render(request, "console/roles.html", {
+        "role_labels": [label for _v, label in PlatformRole.choices], "rows": platform_role_matrix(),
+        "my_roles": [label for value, label in PlatformRole.choices if value in platform_roles_of(request.user)]})
