@@ -726,7 +726,7 @@ class Command(BaseCommand):
                 self._raw_accept(raw, raw_id)
                 lat_raw.append(time.perf_counter() - t0)
             out["accept"] = (lat_orm, lat_raw)
-            n = self.tracking_seq = self.rng.randrange(10**11, 10**12)
+            n = self.tracking_seq = random.SystemRandom().randrange(10**11, 10**12)  # not seeded: a --keep run must not reuse the last run's numbers
             with CaptureQueriesContext(connection) as ctx:
                 shipment_create(suborder_id=targets["ship_orm"][0], actor=self.owner, lines=None, carrier="sf",
                                 tracking_number=f"SF9{n:012d}")
