@@ -245,7 +245,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-stock-reservations": {"task": "catalog.tasks.expire_reservations_all", "schedule": 60.0},
     "payments-sweep": {"task": "payments.tasks.payments_sweep", "schedule": 300.0},
     "lifecycle-sweep": {"task": "orders.tasks.lifecycle_sweep", "schedule": 60.0},
-    "audit-seal": {"task": "permissions.tasks.audit_seal_pending", "schedule": 60.0},
+    "audit-seal": {"task": "permissions.tasks.audit_seal_pending", "schedule": 10.0},
 }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")

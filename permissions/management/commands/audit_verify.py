@@ -30,7 +30,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{head.schema_name}: head seq {head.seq} {head.hash}")
         waiting = pending.count()
         if waiting:
-            self.stdout.write(f"{waiting} row(s) not sealed yet (the sweep seals them within a minute)")
+            self.stdout.write(f"{waiting} row(s) not sealed yet (the sweep seals them within seconds)")
         if problems:
             self.stderr.write(self.style.ERROR(f"audit verify: {len(problems)} problem(s) in {checked} sealed rows"))
             raise SystemExit(1)
