@@ -9,6 +9,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp import admin as _otp_totp_admin  # noqa: F401  (registers theirs, replaced below)
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from permissions.admin_access import PlatformCapabilityAdmin
 from permissions.models import ApiToken, AuditEntry, Membership, User
@@ -87,3 +89,31 @@ class AuditEntryAdmin(PlatformCapabilityAdmin, admin.ModelAdmin):
     view_capability = "audit.view_all"
     list_display = ("at", "actor", "schema_name", "entity", "entity_id", "action")
     list_filter = ("schema_name", "entity")
+
+
+# Two-step sign-in devices: django-otp's own admin shows keys and QR codes and lets anyone with model rights
+# make devices for other people. Ours lists them and lets an admin (users.manage) remove one for someone who
+# lost their phone, through the audited service; keys never show.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(PlatformCapabilityAdmin, admin.ModelAdmin):
+    view_capability = delete_capability = "users.manage"
+    list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
+    list_filter = ("confirmed",)
+    search_fields = ("user__email",)
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at")
+    readonly_fields = fields
+
+    def delete_model(self, request, obj):
+        from permissions.services import totp_device_remove
+
+        totp_device_remove(user=obj.user, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        from permissions.services import totp_device_remove
+
+        for device in queryset.select_related("user"):
+            totp_device_remove(user=device.user, actor=request.user)

@@ -23,4 +23,7 @@ def _logout(sender, request, user, **kwargs):
 @receiver(user_login_failed, dispatch_uid="mallard-audit-login-failed")
 def _login_failed(sender, credentials, request=None, **kwargs):
     email = str(credentials.get("username") or credentials.get("email") or "")[:254]
-    audit_record(actor=None, entity="user", entity_id=email or "-", action="login_failed", after={"email": email})
+    after = {"email": email}
+    if credentials.get("step") == "code":  # the password was right, the second factor's code was not
+        after["step"] = "code"
+    audit_record(actor=None, entity="user", entity_id=email or "-", action="login_failed", after=after)

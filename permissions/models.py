@@ -139,3 +139,12 @@ class StaffInvitation(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["merchant", "-created_at"], name="invitation_merchant_idx")]
+
+
+class SecuritySettings(models.Model):
+    """The operator's sign-in rules (one row, pk 1): whether owners and operators must use a second factor.
+    No row yet means the defaults (not required)."""
+
+    require_second_factor = models.BooleanField(default=False)  # owners of any store and operators
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

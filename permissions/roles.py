@@ -102,6 +102,7 @@ PLATFORM_CAPABILITIES: dict[str, frozenset[str]] = {
     "audit.view_all": _ADMIN,  # every store's audit trail, and its export
     "outbox.requeue": _ADMIN,
     "carriers.manage": _ADMIN,  # the transit-time (ETA) table
+    "security.settings": _ADMIN,  # sign-in rules: second factor required of owners and operators
 }
 
 PLATFORM_CAPABILITY_LABELS = {
@@ -119,6 +120,7 @@ PLATFORM_CAPABILITY_LABELS = {
     "audit.view_all": _("Search and export every store's audit trail"),
     "outbox.requeue": _("Requeue dead letters"),
     "carriers.manage": _("Edit carriers' transit times (the delivery estimate table)"),
+    "security.settings": _("Require a second factor of store owners and operators"),
 }
 
 # A store capability an operator without merchants.act may still use inside a store, and the platform

@@ -209,3 +209,37 @@ def platform_role_matrix() -> list[dict]:
 
     return [{"capability": cap, "label": PLATFORM_CAPABILITY_LABELS.get(cap, cap),
              "roles": [r in holders for r in PlatformRole.values]} for cap, holders in PLATFORM_CAPABILITIES.items()]
+
+
+# --- second factor (django-otp's TOTP device) ---------------------------------------------------------
+
+def security_settings_get():
+    """The operator's sign-in rules; the defaults (nothing required) until the operator saves them."""
+    from permissions.models import SecuritySettings
+
+    return SecuritySettings.objects.filter(pk=1).first() or SecuritySettings(pk=1)
+
+
+def totp_device_get(*, user, confirmed: bool = True):
+    """The user's TOTP device (confirmed: in use for sign-in; unconfirmed: an enrolment under way), or None."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if user is None or not getattr(user, "pk", None):
+        return None
+    return TOTPDevice.objects.filter(user_id=user.pk, confirmed=confirmed).order_by("-pk").first()
+
+
+def second_factor_applies_to(user) -> bool:
+    """Whom the operator's "require a second factor" covers: operators and owners of any store."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if getattr(user, "is_staff", False) or platform_roles_of(user):
+        return True
+    return Membership.objects.filter(user_id=user.pk, is_active=True, roles__contains=["owner"]).exists()
+
+
+def second_factor_required_of(user) -> bool:
+    """Must this user enrol a second factor before doing anything else (the operator's setting)?"""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return security_settings_get().require_second_factor and second_factor_applies_to(user)

@@ -325,3 +325,102 @@ def membership_deactivate(*, actor, membership: Membership) -> Membership:
 def _tokens_for_merchant(*, user_id: int, merchant):
     """The user's live tokens usable at this store."""
     return ApiToken.objects.filter(user_id=user_id, merchant=merchant, revoked_at__isnull=True)
+
+
+# --- second factor (django-otp's TOTP device) and the operator's sign-in rules --------------------------
+
+def totp_enrolment_start(*, user: User):
+    """Begin setting up an authenticator app: a fresh unconfirmed TOTP device (its key is shown as a QR
+    code and as text) replaces an earlier unconfirmed one. It counts for sign-in only once confirmed with
+    a code (totp_enrolment_confirm). Someone who already has a device removes it first."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from core.errors import Conflict
+
+    with in_public_schema(), transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()  # one enrolment at a time per user
+        if TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists():
+            raise Conflict(_("Two-step sign-in is already on for your account."), code="totp_already_enrolled")
+        TOTPDevice.objects.filter(user_id=user.pk, confirmed=False).delete()
+        return TOTPDevice.objects.create(user_id=user.pk, name="Authenticator app", confirmed=False)
+
+
+def totp_enrolment_confirm(*, user: User, code: str):
+    """Finish setting up: a current code from the app proves it holds the key; from then on signing in
+    asks for a code. Audited (user, totp_enrolled) in the books of the host it was done on."""
+    from core.tenancy import current_schema
+    from permissions.selectors import totp_device_get
+
+    schema = current_schema()
+    device = totp_device_get(user=user, confirmed=False)
+    if device is None:
+        raise ValidationFailed(_("No authenticator is being set up: start again."), field="code")
+    _totp_code_check(device, code)
+    with in_public_schema(), transaction.atomic():
+        # The code was checked in django-otp's own transaction (a wrong one's back-off must stay committed).
+        confirmed = type(device).objects.filter(pk=device.pk, confirmed=False).update(confirmed=True)
+        if not confirmed:
+            raise ValidationFailed(_("No authenticator is being set up: start again."), field="code")
+        audit_record(actor=user, entity="user", entity_id=user.pk, action="totp_enrolled",
+                     after={"device": device.name}, schema_name=schema)
+    device.confirmed = True
+    return device
+
+
+def _totp_code_check(device, code) -> None:
+    from permissions.second_factor import code_matches, code_wait_until
+
+    wait = code_wait_until(device)
+    if wait is not None:
+        raise ValidationFailed(_("Too many wrong codes: wait a few seconds, then type the code your app shows."),
+                               field="code", code="totp_wait")
+    if not code_matches(device, code):
+        raise ValidationFailed(_("That code is not right: type the 6 digits your app shows now."), field="code",
+                               code="totp_wrong_code")
+
+
+def totp_device_remove(*, user: User, actor: User, code: str | None = None) -> None:
+    """Turn two-step sign-in off for `user`: by the user, with a current code from the app (a signed-in
+    session alone is not enough); or by an operator with users.manage, for someone who lost the phone.
+    Audited (user, totp_removed) in the books of the host it was done on."""
+    from core.tenancy import current_schema
+    from permissions.selectors import totp_device_get
+
+    schema = current_schema()
+    device = totp_device_get(user=user)
+    if actor is None or getattr(actor, "pk", None) != user.pk:
+        from permissions.policy import authorize
+
+        authorize(actor, "users.manage")
+    elif device is not None:
+        _totp_code_check(device, code)
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    with in_public_schema(), transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        removed = [d.name for d in TOTPDevice.objects.filter(user_id=user.pk, confirmed=True)]
+        TOTPDevice.objects.filter(user_id=user.pk).delete()
+        if removed:
+            audit_record(actor=actor, entity="user", entity_id=user.pk, action="totp_removed",
+                         before={"device": removed[0]}, schema_name=schema)
+
+
+def security_settings_update(*, require_second_factor: bool, actor):
+    """The operator's sign-in rules (security.settings): whether owners of any store and operators must use
+    a second factor. Audited in the platform's books. Applies at once, to sessions already open too."""
+    from permissions.models import SecuritySettings
+
+    if actor is not None:
+        from permissions.policy import authorize
+
+        authorize(actor, "security.settings")
+    with in_public_schema(), transaction.atomic():
+        row, _created = SecuritySettings.objects.select_for_update().get_or_create(pk=1)
+        before = {"require_second_factor": row.require_second_factor}
+        row.require_second_factor = bool(require_second_factor)
+        row.updated_at, row.updated_by = timezone.now(), actor if getattr(actor, "pk", None) else None
+        row.save()
+        if before["require_second_factor"] != row.require_second_factor:
+            audit_record(actor=actor, entity="security_settings", entity_id=1, action="update", before=before,
+                         after={"require_second_factor": row.require_second_factor}, schema_name="public")
+    return row

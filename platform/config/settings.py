@@ -42,6 +42,8 @@ SHARED_APPS = [
     "console.apps.ConsoleConfig",
     "carriers.apps.CarriersConfig",
     "axes",  # failed sign-ins and lockouts, kept in public for every host (see "Sign-in lockout" below)
+    "django_otp",  # second factor: devices live in public beside the users (see "Second factor" below)
+    "django_otp.plugins.otp_totp",
     "csp",
 ]
 # Tables that live in every merchant's schema (the merchant's books).
@@ -77,9 +79,11 @@ MIDDLEWARE = [
     "core.middleware.HostileInputMiddleware",  # NUL, oversized bodies, too many fields: refused before any view
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): signed in with the second factor
     "core.middleware.ViewerTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "permissions.middleware.SecondFactorRequiredMiddleware",  # owners and operators enrol first, when the operator says so
     "permissions.middleware.MerchantMembershipMiddleware",
     "core.middleware.DomainErrorPageMiddleware",
     "axes.middleware.AxesMiddleware",  # turns a locked-out sign-in into permissions.lockout.lockout_response
@@ -161,6 +165,14 @@ AXES_VERBOSE = False
 # (MALLARD_PROXY_COUNT, X-Forwarded-For read from the right); a client cannot pick its own IP.
 MALLARD_PROXY_COUNT = int(env("MALLARD_PROXY_COUNT", "0"))
 AXES_CLIENT_IP_CALLABLE = "permissions.lockout.client_ip"
+
+# Second factor (django-otp's TOTP device): anyone may enrol at /accounts/security/; a user with a
+# device types a code after the password, in the same sign-in (permissions/second_factor.py), and a
+# wrong code counts as a failed sign-in above. The operator can require it of owners and operators
+# (console, "Security"). The QR code is drawn by us (segno); the issuer is what authenticator apps show.
+OTP_TOTP_ISSUER = env("MALLARD_OTP_ISSUER", "Mallard")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # nobody reads a user's key back, operators included
+SECOND_FACTOR_PENDING_SECONDS = int(env("MALLARD_SECOND_FACTOR_SECONDS", "300"))  # password -> code, at most
 
 # HTTPS (MALLARD_HTTPS=1 in production behind TLS; off for the demo on http://localhost):
 # Secure cookies, HSTS, redirect to https. Behind a TLS-terminating proxy also set

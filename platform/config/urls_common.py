@@ -28,6 +28,7 @@ common_patterns = [
     path("accounts/login/", account_views.MallardLoginView.as_view(), name="login"),
     path("accounts/logout/", account_views.logout_view, name="logout"),
     path("accounts/tokens/", account_views.api_tokens, name="account-tokens"),
+    path("accounts/security/", account_views.account_security, name="account-security"),
     path("accounts/invitations/<str:token>/", staff_views.invitation_accept, name="invitation-accept"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),

@@ -15,6 +15,7 @@ urlpatterns = [
     path("payments/<int:payment_id>/refund/", views.console_payment_refund, name="console-payment-refund"),
     path("parcels/", parcels.console_parcels, name="console-parcels"),
     path("roles/", views.console_roles, name="console-roles"),
+    path("security/", views.console_security_settings, name="console-security-settings"),
     path("audit/", audit_views.console_audit, name="console-audit"),
     path("audit/export.csv", audit_views.console_audit_export, name="console-audit-export"),
 ]

@@ -159,3 +159,21 @@ def console_roles(request):
     return render(request, "console/roles.html", {
         "role_labels": [label for _v, label in PlatformRole.choices], "rows": platform_role_matrix(),
         "my_roles": [label for value, label in PlatformRole.choices if value in platform_roles_of(request.user)]})
+
+
+@require_platform_capability("security.settings")
+def console_security_settings(request):
+    """The operator's sign-in rules: require a second factor of store owners and operators."""
+    from django.contrib import messages
+    from django.utils.translation import gettext as _
+
+    from permissions.selectors import security_settings_get
+    from permissions.services import security_settings_update
+
+    assert_public_schema()
+    if request.method == "POST":
+        security_settings_update(require_second_factor=request.POST.get("require_second_factor") == "on",
+                                 actor=request.user)
+        messages.success(request, _("Security settings saved."))
+        return _console_redirect(request, "console-security-settings")
+    return render(request, "console/security_settings.html", {"settings": security_settings_get()})

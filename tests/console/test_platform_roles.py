@@ -33,6 +33,7 @@ CONSOLE_ROUTES = {
     "console-payment-settings": ("payments.settings", "get", 200, {ADMIN}),
     "console-audit": ("audit.view_all", "get", 200, {ADMIN}),
     "console-audit-export": ("audit.view_all", "get", 200, {ADMIN}),
+    "console-security-settings": ("security.settings", "get", 200, {ADMIN}),
 }
 
 
@@ -113,7 +114,7 @@ def test_the_console_nav_shows_only_allowed_links(mall, client_at, operators):
         assert link in support and link in finance and link in admin
     for link in ("/console/payments/", "/console/payments/events/"):
         assert link not in support and link in finance and link in admin
-    for link in ("/console/payments/settings/", "/console/audit/", "/admin/tenants/merchant/add/"):
+    for link in ("/console/payments/settings/", "/console/audit/", "/console/security/", "/admin/tenants/merchant/add/"):
         assert link not in support and link not in finance and link in admin
 
 

@@ -108,6 +108,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "staff": {"GET": "staff.manage"},
     "role-matrix": {"GET": "dashboard.view"},
     "account-tokens": {"GET": "tokens.manage"},
+    "account-security": {"GET": "open"},  # any signed-in user's own second factor
     # open on every host
     "login": {"GET": "open"},
     "logout": {"POST": "open"},
