@@ -26,6 +26,20 @@ def refund_released_units(event) -> None:
             idempotency_key=f"suborder-event-{event.pk}")  # exactly once however often the event is delivered
 
 
+@outbox_handler("suborder.changed")
+def refund_swap_difference(event) -> None:
+    """A line swapped to a cheaper variant (suborders.edits): the shopper gets the difference back, once."""
+    p = event.payload
+    if p.get("action") != "variant_swapped" or not p.get("refund_minor"):
+        return
+    from payments.services.refunds import refund_create
+
+    with in_public_schema():
+        refund_create(actor=None, system=True, merchant_id=p["merchant_id"], suborder_id=int(event.aggregate_id),
+                      custom_minor=int(p["refund_minor"]), reason=f"variant swapped: {p.get('reason') or ''}"[:300],
+                      idempotency_key=f"suborder-event-{event.pk}")
+
+
 @outbox_handler("suborder.accepted")
 def capture_on_first_acceptance(event) -> None:
     from payments.models import Payment

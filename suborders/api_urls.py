@@ -9,6 +9,8 @@ urlpatterns = [
     path("suborders/<int:suborder_id>/refuse/", api_actions.SubOrderRefuseView.as_view(), name="api-suborder-refuse"),
     path("suborders/<int:suborder_id>/cancel/", api_actions.SubOrderCancelView.as_view(), name="api-suborder-cancel"),
     path("suborders/<int:suborder_id>/contact/", edit_views.SubOrderContactView.as_view(), name="api-suborder-contact"),
+    path("suborders/<int:suborder_id>/lines/<int:line_id>/variant/", edit_views.SubOrderLineVariantView.as_view(),
+         name="api-suborder-line-variant"),
     path("suborders/<int:suborder_id>/shipments/", api_actions.SubOrderShipmentsView.as_view(), name="api-suborder-shipments"),
     path("shipments/<int:shipment_id>/delivered/", api_actions.ShipmentDeliveredView.as_view(), name="api-shipment-delivered"),
     path("drafts/", draft_api.DraftListCreateView.as_view(), name="api-drafts"),

@@ -65,3 +65,47 @@ class SubOrderContactView(APIView):
         suborder_contact_change(suborder_id=suborder_id, actor=request.user, address=v.get("shipping_address"),
                                 note=v.get("note"))
         return Response(_detail(request, suborder_id))
+
+
+def _parse_id(text, field: str) -> int:
+    text = (text or "").strip()
+    if not text or len(text) > 18 or not text.isascii() or not text.isdigit():
+        raise DomainError(_("%(field)s must be an id.") % {"field": field}, field=field)
+    return int(text)
+
+
+@require_capability("suborders.edit_lines")
+@require_POST
+def suborder_line_variant_view(request, suborder_id: int, line_id: int):
+    from suborders.edits import suborder_line_variant_swap
+
+    try:
+        suborder_line_variant_swap(suborder_id=suborder_id, line_id=line_id, actor=request.user,
+                                   variant_id=_parse_id(request.POST.get("variant_id"), "variant_id"))
+    except DomainError as err:
+        messages.error(request, f"{err.field}: {err.message}" if err.field else err.message)
+    else:
+        messages.success(request, _("The line now ships the new variant."))
+    return redirect(reverse("suborders-detail", args=[suborder_id]))
+
+
+class VariantSwapInput(serializers.Serializer):
+    variant_id = serializers.IntegerField(min_value=1, help_text="Another active variant of the line's product.")
+
+
+class SubOrderLineVariantView(APIView):
+    """Swap a line's variant for another of the same product before any of it ships (manager)."""
+
+    permission_classes = [capability("suborders.edit_lines")]
+
+    @extend_schema(summary="Swap a line's variant (same product) before it ships; a cheaper one refunds the difference",
+                   request=VariantSwapInput, responses=SubOrderDetailOutput, parameters=[IDEMPOTENCY])
+    @idempotent
+    def post(self, request, suborder_id: int, line_id: int):
+        from suborders.edits import suborder_line_variant_swap
+
+        data = VariantSwapInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        suborder_line_variant_swap(suborder_id=suborder_id, line_id=line_id, variant_id=data.validated_data["variant_id"],
+                                   actor=request.user)
+        return Response(_detail(request, suborder_id))

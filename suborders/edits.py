@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidTransition, ValidationFailed
+from core.money import Money
 from core.outbox import outbox_emit
 from core.readmodels import read_model_publish
 from core.tenancy import current_merchant, merchant_only
@@ -64,4 +65,71 @@ def suborder_contact_change(*, suborder_id: int, actor, address: dict | None = N
             "to": so.status, "action": "contact_changed", "lines": [], "reason": "", "version": so.version})
         audit_record(actor=actor, entity="suborder", entity_id=so.number, action="contact_changed",
                      before={c["field"]: c["before"] for c in changes}, after={c["field"]: c["after"] for c in changes})
+    return so
+
+
+SWAPPABLE = ("awaiting_acceptance", "accepted")
+
+
+@merchant_only
+def suborder_line_variant_swap(*, suborder_id: int, line_id: int, variant_id: int, actor):
+    """Ship another variant of the same product on a line (size M instead of L) before anything of it
+    ships: the old reservation is released and the new variant reserved in the same warehouse, in one
+    transaction (no stock: nothing changes); the order's line follows; the shopper keeps the price paid,
+    and when the new variant is cheaper the difference is refunded (payments, through the outbox)."""
+    from catalog.models import Variant
+    from catalog.services import ReserveLine, stock_release, stock_reserve
+    from orders.services import order_line_variant_swap
+    from permissions.policy import authorize
+    from permissions.services import audit_record
+    from suborders.models import SubOrderLine
+    from suborders.sql import skus_of
+
+    merchant = current_merchant()
+    authorize(actor, "suborders.edit_lines", merchant=merchant)
+    for name, value in (("line", line_id), ("variant_id", variant_id)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationFailed(_("%(field)s must be an id.") % {"field": name}, field=name)
+    with transaction.atomic():
+        so, lines = _lock(suborder_id)
+        line = next((ln for ln in lines if ln.pk == line_id), None)
+        if line is None:
+            raise ValidationFailed(_("Line %(id)s is not a line of suborder %(number)s.") % {"id": line_id, "number": so.number},
+                                   field="line")
+        if so.status not in SWAPPABLE or line.shipped_qty or line.refused_qty or line.cancelled_qty:
+            raise InvalidTransition(_("Only a line with nothing shipped, refused or cancelled can change its variant."),
+                                    field="line")
+        old = Variant.objects.select_related("product").filter(pk=line.variant_id).first()
+        new = Variant.objects.select_related("product").filter(pk=variant_id, is_active=True).first()
+        if new is None or old is None or new.product_id != old.product_id or new.pk == old.pk:
+            raise ValidationFailed(_("Choose another active variant of the same product."), field="variant_id")
+        if new.currency != so.currency:
+            raise ValidationFailed(_("The variant is priced in another currency."), field="variant_id")
+        owner = line.reservation_owner
+        stock_release(owners=[owner], reason=f"variant swapped on {so.number}"[:300], actor=actor)
+        stock_reserve(lines=[ReserveLine(variant_id=new.pk, warehouse_id=so.warehouse_id, quantity=line.quantity, owner=owner)],
+                      expires_at=None, actor=actor, reference=so.number)
+        before = {"sku": line.sku, "variant_id": line.variant_id}
+        new_name = f"{new.product.name} {new.name_suffix}".strip() if new.name_suffix else new.product.name
+        SubOrderLine.objects.filter(pk=line.pk).update(variant_id=new.pk, sku=new.sku, name=new_name[:300])
+        order_line_variant_swap(merchant_id=merchant.pk, suborder_id=so.pk, old_variant_id=old.pk, new_variant_id=new.pk,
+                                sku=new.sku, name=new_name)
+        refund_minor = max(0, (line.unit_price_minor - new.price_minor) * line.quantity)
+        now = timezone.now()
+        so.skus = skus_of(new.sku if ln.pk == line.pk else ln.sku for ln in lines)
+        so.version, so.updated_at = so.version + 1, now
+        so.save(update_fields=["skus", "version", "updated_at"])
+        changes = [{"field": "sku", "before": line.sku, "after": new.sku}]
+        SubOrderEvent.objects.create(suborder=so, action="variant_swapped", from_status=so.status, to_status=so.status,
+                                     actor_id=getattr(actor, "pk", None), lines=changes, at=now,
+                                     reason=(_("difference of %(amount)s refunded") % {"amount": Money(refund_minor, so.currency).format()}
+                                             if refund_minor else "")[:300])
+        line.variant_id, line.sku = new.pk, new.sku
+        read_model_publish("suborder", _snapshot(so, lines))
+        outbox_emit(topic="suborder.changed", aggregate_type="suborder", aggregate_id=so.pk, payload={
+            "number": so.number, "order_id": so.order_id, "merchant_id": merchant.pk, "from": so.status, "to": so.status,
+            "action": "variant_swapped", "lines": [], "reason": f"{before['sku']} → {new.sku}", "version": so.version,
+            "refund_minor": refund_minor})
+        audit_record(actor=actor, entity="suborder", entity_id=so.number, action="variant_swapped",
+                     before=before, after={"sku": new.sku, "variant_id": new.pk, "refund_minor": refund_minor})
     return so

@@ -106,6 +106,7 @@ def suborder_detail(request, suborder_id: int):
         ev.to_label = STATUS_LABELS.get(ev.to_status, ev.to_status)
     merchant = current_merchant()
     from permissions.visibility import address_for, field_access, mask_name, mask_phone
+    from suborders.edits import SWAPPABLE
     from suborders.states import HOLDS_RESERVATION
 
     see = field_access(user=request.user, merchant=merchant)
@@ -139,7 +140,21 @@ def suborder_detail(request, suborder_id: int):
                         and so.status in HOLDS_RESERVATION and not any(ln.shipped_qty for ln in lines))
     contact_labels = (("name", _("Recipient")), ("phone", _("Phone")), ("line1", _("Street")), ("line2", _("Street (more)")),
                       ("city", _("City")), ("region", _("Region")), ("postcode", _("Postcode")), ("country", _("Country")))
+    swaps = []
+    if user_can(user=request.user, merchant=merchant, capability="suborders.edit_lines") and so.status in SWAPPABLE:
+        from catalog.models import Variant
+
+        open_lines = [ln for ln in lines if not (ln.shipped_qty or ln.refused_qty or ln.cancelled_qty)]
+        products = dict(Variant.objects.filter(pk__in=[ln.variant_id for ln in open_lines]).values_list("pk", "product_id"))
+        siblings = {}
+        for v in Variant.objects.filter(product_id__in=set(products.values()), is_active=True).order_by("id"):
+            siblings.setdefault(v.product_id, []).append(v)
+        for ln in open_lines:
+            choices = [v for v in siblings.get(products.get(ln.variant_id), []) if v.pk != ln.variant_id]
+            if choices:
+                swaps.append({"line": ln, "choices": choices})
     return render(request, "suborders/suborder_detail.html", {
+        "swaps": swaps,
         "see": see, "shown_address": address_for(see, so.shipping_address), "can_edit_contact": can_edit_contact,
         "contact_fields": [(k, label, (so.shipping_address or {}).get(k, "")) for k, label in contact_labels]
         if can_edit_contact else [],

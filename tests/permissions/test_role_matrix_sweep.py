@@ -46,6 +46,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "api-suborder-refuse": {"POST": "suborders.refuse"},
     "api-suborder-cancel": {"POST": "suborders.refuse"},
     "api-suborder-contact": {"POST": "suborders.edit_address"},
+    "api-suborder-line-variant": {"POST": "suborders.edit_lines"},
     "api-suborder-shipments": {"GET": "suborders.view", "POST": "suborders.ship"},
     "api-shipment-delivered": {"POST": "suborders.ship"},
     "api-shipment-tracking-events": {"GET": "suborders.view", "POST": "suborders.ship"},
@@ -78,6 +79,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "suborders-cancel": {"POST": "suborders.refuse"},
     "suborders-ship": {"POST": "suborders.ship"},
     "suborders-contact": {"POST": "suborders.edit_address"},
+    "suborders-line-variant": {"POST": "suborders.edit_lines"},
     "shipments-delivered": {"POST": "suborders.ship"},
     "drafts-list": {"GET": "orders.create|payments.offline"},  # finance opens drafts to mark them paid offline
     "drafts-new": {"GET": "orders.create"},
@@ -168,7 +170,7 @@ def world(mall):
     with in_merchant_schema(mall.globex):
         globex_so = SubOrder.objects.get(order_id=order.pk)
     return {
-        "suborder_id": so.pk, "shipment_id": shipment.pk, "product_id": variant.product_id, "variant_id": variant.pk,
+        "suborder_id": so.pk, "line_id": line.pk, "shipment_id": shipment.pk, "product_id": variant.product_id, "variant_id": variant.pk,
         "warehouse_id": so.warehouse_id, "rule_id": rule.pk, "draft_id": draft.pk, "refund_id": refund.pk,
         "number": order.number, "job_id": uuid.uuid4(), "token": "x", "globex_suborder_id": globex_so.pk,
     }
@@ -179,7 +181,7 @@ def _url(name: str, world: dict) -> str:
 
     pattern = next(route for n, route in _routes(_gr("config.urls_tenant").url_patterns) if n == name)
     kwargs = {k: world[k] for k in ("suborder_id", "shipment_id", "product_id", "variant_id", "warehouse_id", "rule_id",
-                                    "draft_id", "refund_id", "number", "job_id", "token") if f":{k}>" in pattern}
+                                    "draft_id", "refund_id", "number", "job_id", "token", "line_id") if f":{k}>" in pattern}
     if name.startswith("documents-labels-") and name != "documents-labels-start":
         kwargs["job_id"] = "no-such-job"
     return reverse(name, kwargs=kwargs, urlconf="config.urls_tenant")
