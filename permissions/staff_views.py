@@ -79,6 +79,9 @@ def staff_page(request):
     from catalog.selectors import warehouse_grants_for, warehouse_list
 
     grants = warehouse_grants_for(user_ids=[m.user_id for m in members])
+    labels = dict(Role.choices)
+    for inv in invitations:
+        inv.role_labels = [str(labels.get(r, r)) for r in inv.roles]
     for m in members:
         m.granted = grants.get(m.user_id, [])
         m.limitable = set(m.roles) == {Role.WAREHOUSE}
