@@ -41,7 +41,7 @@ from catalog.services import (
     _currency,
     _sku,
 )
-from core.errors import NotFound, ValidationFailed
+from core.errors import NotFound, PermissionDenied, ValidationFailed
 from core.exports import export_csv_chunks as core_export_csv_chunks
 from core.exports import export_xlsx as core_export_xlsx
 from core.money import Money
@@ -714,9 +714,23 @@ def _job_set(job_id, **changes) -> ImportJob:
 
 
 @merchant_only
+def _authorize_import(actor) -> None:
+    """Imports write the catalog and stock: catalog.edit for the person behind them (a user or their id)."""
+    if actor is None:
+        return
+    from permissions.models import User
+    from permissions.policy import authorize
+
+    user = actor if hasattr(actor, "pk") else User.objects.filter(pk=actor).first()
+    if user is None:
+        raise PermissionDenied(_("The person who started this import no longer exists."))
+    authorize(user, "catalog.edit", merchant=current_merchant())
+
+
 def import_job_create(*, file, actor=None) -> ImportJob:
     """Record the job, store the upload, preview it; the job ends `ready` (counts to confirm) or
     `failed` (with its errors). Nothing in the catalog is written."""
+    _authorize_import(actor)
     filename = os.path.basename(getattr(file, "name", "") or "upload")[:200]
     job = ImportJob.objects.create(filename=filename, status=ImportJob.Status.VALIDATING,
                                    created_by_id=getattr(actor, "pk", actor))
@@ -787,6 +801,12 @@ def import_job_run(*, job_id, actor=None) -> ImportJob:
         job = _job_for_update(job_id)
         if job.status not in (ImportJob.Status.READY, ImportJob.Status.QUEUED, ImportJob.Status.APPLYING):
             return job  # done / failed: a redelivered task or a second click does nothing
+    try:  # the person who started it must still be allowed when the task applies it (their role may be gone)
+        _authorize_import(actor or job.created_by_id)
+    except PermissionDenied as exc:
+        return _job_set(job.pk, status=ImportJob.Status.FAILED, message=exc.message[:500], finished_at=timezone.now())
+    with transaction.atomic():
+        job = _job_for_update(job_id)
         # "applying" is re-run on purpose: a worker lost mid-apply rolled its one transaction back,
         # and applying a file twice is harmless (SKUs update, stock cells are counts, not additions).
         job.status, job.phase, job.processed_rows = ImportJob.Status.APPLYING, "validating", 0

@@ -19,6 +19,16 @@ def _snapshot(rule: ShippingRule) -> dict:
     return {f: getattr(rule, f) for f in _FIELDS}
 
 
+def _authorize(actor) -> None:
+    """A person's (or a token's) shipping-rule change needs shipping.edit; seeding passes no actor."""
+    if actor is None:
+        return
+    from core.tenancy import current_merchant
+    from permissions.policy import authorize
+
+    authorize(actor, "shipping.edit", merchant=current_merchant())
+
+
 def _clean(*, name: str, regions: list[str], flat_minor: int, per_kg_minor: int, free_over_minor: int | None,
            currency: str) -> dict:
     name = (name or "").strip()
@@ -54,6 +64,7 @@ def _clean(*, name: str, regions: list[str], flat_minor: int, per_kg_minor: int,
 @merchant_only
 def shipping_rule_create(*, actor, name: str, regions: list[str], flat_minor: int, per_kg_minor: int = 0,
                          free_over_minor: int | None = None, currency: str = "CNY") -> ShippingRule:
+    _authorize(actor)
     values = _clean(name=name, regions=regions, flat_minor=flat_minor, per_kg_minor=per_kg_minor,
                     free_over_minor=free_over_minor, currency=currency)
     with transaction.atomic():
@@ -72,6 +83,7 @@ def _locked(rule_id: int) -> ShippingRule:
 @merchant_only
 def shipping_rule_update(*, actor, rule_id: int, name: str, regions: list[str], flat_minor: int, per_kg_minor: int = 0,
                          free_over_minor: int | None = None, currency: str = "CNY") -> ShippingRule:
+    _authorize(actor)
     values = _clean(name=name, regions=regions, flat_minor=flat_minor, per_kg_minor=per_kg_minor,
                     free_over_minor=free_over_minor, currency=currency)
     with transaction.atomic():
@@ -87,6 +99,7 @@ def shipping_rule_update(*, actor, rule_id: int, name: str, regions: list[str], 
 @merchant_only
 def shipping_rule_deactivate(*, actor, rule_id: int) -> ShippingRule:
     """Stop offering a method; past suborders keep its name. Deactivating twice is a no-op."""
+    _authorize(actor)
     with transaction.atomic():
         rule = _locked(rule_id)
         if not rule.is_active:
