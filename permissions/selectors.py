@@ -119,6 +119,11 @@ def audit_filters_parse(params) -> tuple[dict, dict[str, str]]:
     return out, problems
 
 
+AUDIT_FILTER_LOOKUPS = {"entity": "entity", "entity_id": "entity_id", "action": "action",
+                        "actor": "actor_email__istartswith", "date_from": "at__gte", "date_to": "at__lte",
+                        "before": "id__lt"}
+
+
 def audit_entries_for_actor(*, actor, merchant=None, filters: dict, limit: int | None = AUDIT_PAGE):
     """Audit rows newest first. On a merchant host only that merchant's books (capability audit.view);
     operators with audit.view_all search every schema, optionally one (`merchant` filter = its schema name)."""
@@ -134,20 +139,7 @@ def audit_entries_for_actor(*, actor, merchant=None, filters: dict, limit: int |
         raise PermissionDenied(_("Only the platform's admins search every store's audit trail."))
     elif filters.get("merchant"):
         qs = qs.filter(schema_name=filters["merchant"])
-    if filters.get("entity"):
-        qs = qs.filter(entity=filters["entity"])
-    if filters.get("entity_id"):
-        qs = qs.filter(entity_id=filters["entity_id"])
-    if filters.get("action"):
-        qs = qs.filter(action=filters["action"])
-    if filters.get("actor"):
-        qs = qs.filter(actor_email__istartswith=filters["actor"])
-    if filters.get("date_from"):
-        qs = qs.filter(at__gte=filters["date_from"])
-    if filters.get("date_to"):
-        qs = qs.filter(at__lte=filters["date_to"])
-    if filters.get("before"):
-        qs = qs.filter(id__lt=filters["before"])
+    qs = qs.filter(**{lookup: filters[key] for key, lookup in AUDIT_FILTER_LOOKUPS.items() if filters.get(key)})
     qs = qs.order_by("-id")
     return qs[:limit] if limit else qs
 
