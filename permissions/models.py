@@ -52,6 +52,8 @@ class Membership(models.Model):
     roles = ArrayField(models.CharField(max_length=20, choices=Role.choices), default=list)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # a customer-service agent the owner limited to the suborders assigned to them (suborders.selectors)
+    assigned_only = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "merchant"], name="membership_once_per_merchant")]

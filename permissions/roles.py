@@ -27,6 +27,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # refusing or cancelling units refunds them: an amount changes, so not customer service (issue 9's matrix)
     "suborders.refuse": frozenset({Role.OWNER, Role.MANAGER}),
     "suborders.edit_lines": frozenset({Role.OWNER, Role.MANAGER}),  # swap a line's variant before it ships
+    "suborders.assign": frozenset({Role.OWNER, Role.MANAGER}),  # give a suborder to a customer-service agent
     "suborders.ship": frozenset({Role.OWNER, Role.MANAGER, Role.WAREHOUSE}),
     "suborders.edit_address": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),
     "payments.view": frozenset({Role.OWNER, Role.MANAGER, Role.FINANCE}),
@@ -54,6 +55,7 @@ CAPABILITY_LABELS = {
     "suborders.accept": _("Accept suborders"),
     "suborders.refuse": _("Refuse or cancel suborder lines (their paid units are refunded)"),
     "suborders.edit_lines": _("Swap a line's variant for another of the same product before it ships"),
+    "suborders.assign": _("Assign suborders to customer-service agents"),
     "suborders.ship": _("Pick, pack, print labels and ship; enter tracking events"),
     "suborders.edit_address": _("Change a suborder's shipping address, phone and note before it ships"),
     "payments.view": _("See payments, refunds and amounts paid"),

@@ -424,3 +424,23 @@ def security_settings_update(*, require_second_factor: bool, actor):
             audit_record(actor=actor, entity="security_settings", entity_id=1, action="update", before=before,
                          after={"require_second_factor": row.require_second_factor}, schema_name="public")
     return row
+
+
+def membership_assigned_only_set(*, actor, membership: Membership, assigned_only: bool) -> Membership:
+    """Limit a customer-service agent to the suborders assigned to them (or lift it). Owners only; audited."""
+    from core.errors import PermissionDenied
+    from permissions.selectors import membership_roles
+
+    merchant = membership.merchant
+    _staff_authorize(actor, merchant, touches_owner=False)
+    if not getattr(actor, "is_staff", False) and Role.OWNER not in membership_roles(user=actor, merchant=merchant):
+        raise PermissionDenied(_("Only an owner limits what an agent sees."), field="assigned_only")
+    with in_public_schema(), transaction.atomic():
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if membership.assigned_only != bool(assigned_only):
+            audit_record(actor=actor, entity="membership", entity_id=membership.pk, action="assigned_only",
+                         before={"assigned_only": membership.assigned_only}, after={"assigned_only": bool(assigned_only)},
+                         schema_name=merchant.schema_name)
+            membership.assigned_only = bool(assigned_only)
+            membership.save(update_fields=["assigned_only"])
+    return membership

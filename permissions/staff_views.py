@@ -61,6 +61,13 @@ def staff_page(request):
                 warehouse_grants_set(actor=request.user, user=m.user, warehouse_ids=ids)
                 messages.success(request, _("Warehouses of %(email)s saved.") % {"email": m.user.email})
                 return redirect("staff")
+            elif action == "assigned_only":
+                from permissions.services import membership_assigned_only_set
+
+                m = staff_membership_get(merchant=merchant, membership_id=request.POST.get("membership", ""))
+                membership_assigned_only_set(actor=request.user, membership=m, assigned_only=request.POST.get("assigned_only") == "on")
+                messages.success(request, _("Saved what %(email)s sees.") % {"email": m.user.email})
+                return redirect("staff")
             elif action == "revoke_invitation":
                 inv = staff_invitation_get(merchant=merchant, invitation_id=request.POST.get("invitation", ""))
                 staff_invitation_revoke(actor=request.user, invitation=inv)
@@ -85,6 +92,7 @@ def staff_page(request):
     for m in members:
         m.granted = grants.get(m.user_id, [])
         m.limitable = set(m.roles) == {Role.WAREHOUSE}
+        m.agent = set(m.roles) == {Role.CUSTOMER_SERVICE}
     context.update(members=members, invitations=invitations, warehouses=warehouse_list(),
                    is_owner=Role.OWNER in getattr(request, "merchant_roles", []) or request.user.is_staff)
     return render(request, "permissions/staff.html", context, status=status)

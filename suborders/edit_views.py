@@ -109,3 +109,22 @@ class SubOrderLineVariantView(APIView):
         suborder_line_variant_swap(suborder_id=suborder_id, line_id=line_id, variant_id=data.validated_data["variant_id"],
                                    actor=request.user)
         return Response(_detail(request, suborder_id))
+
+
+@require_capability("suborders.assign")
+@require_POST
+def suborder_assign_view(request, suborder_id: int):
+    from permissions.models import User
+    from suborders.edits import suborder_assign
+
+    try:
+        agent_id = (request.POST.get("agent") or "").strip()
+        agent = User.objects.filter(pk=_parse_id(agent_id, "agent")).first() if agent_id else None
+        if agent_id and agent is None:
+            raise DomainError(_("No such agent."), field="agent")
+        suborder_assign(suborder_id=suborder_id, agent=agent, actor=request.user)
+    except DomainError as err:
+        messages.error(request, f"{err.field}: {err.message}" if err.field else err.message)
+    else:
+        messages.success(request, _("Assigned.") if agent else _("No longer assigned."))
+    return redirect(reverse("suborders-detail", args=[suborder_id]))

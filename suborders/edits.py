@@ -30,6 +30,9 @@ def suborder_contact_change(*, suborder_id: int, actor, address: dict | None = N
     from permissions.services import audit_record
 
     authorize(actor, "suborders.edit_address", merchant=current_merchant())
+    from suborders.selectors import suborder_get
+
+    suborder_get(suborder_id=suborder_id, actor=actor)  # an agent limited to assigned suborders: only those
     if note is not None:
         if not isinstance(note, str) or len(note) > NOTE_MAX or "\x00" in note:
             raise ValidationFailed(_("The note must be text of at most %(max)s characters.") % {"max": NOTE_MAX}, field="note")
@@ -132,4 +135,38 @@ def suborder_line_variant_swap(*, suborder_id: int, line_id: int, variant_id: in
             "refund_minor": refund_minor})
         audit_record(actor=actor, entity="suborder", entity_id=so.number, action="variant_swapped",
                      before=before, after={"sku": new.sku, "variant_id": new.pk, "refund_minor": refund_minor})
+    return so
+
+
+@merchant_only
+def suborder_assign(*, suborder_id: int, agent, actor):
+    """Give a suborder to one customer-service agent (or to nobody: agent=None). Owners and managers
+    (suborders.assign). Stored as the django-guardian object permission suborders.handle_suborder."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    from permissions.policy import authorize
+    from permissions.roles import Role
+    from permissions.selectors import membership_roles
+    from permissions.services import audit_record
+    from suborders.models import SubOrder, SubOrderUserObjectPermission
+
+    merchant = current_merchant()
+    authorize(actor, "suborders.assign", merchant=merchant)
+    if agent is not None and Role.CUSTOMER_SERVICE not in membership_roles(user=agent, merchant=merchant):
+        raise ValidationFailed(_("%(email)s is not customer service at this store.") % {"email": agent.email}, field="agent")
+    with transaction.atomic():
+        so, _lines = _lock(suborder_id)
+        perm, _created = Permission.objects.get_or_create(
+            codename="handle_suborder", content_type=ContentType.objects.get_for_model(SubOrder),
+            defaults={"name": "Handle this suborder (customer service)"})
+        current = SubOrderUserObjectPermission.objects.filter(content_object_id=so.pk, permission=perm)
+        before = list(current.values_list("user__email", flat=True))
+        current.delete()
+        if agent is not None:
+            SubOrderUserObjectPermission.objects.create(user=agent, permission=perm, content_object_id=so.pk)
+        after = [agent.email] if agent is not None else []
+        if before != after:
+            audit_record(actor=actor, entity="suborder", entity_id=so.number, action="assign",
+                         before={"agent": ", ".join(before)}, after={"agent": ", ".join(after)})
     return so

@@ -8,6 +8,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
+from guardian.models import UserObjectPermissionBase
 
 from suborders.states import SubOrderStatus
 
@@ -51,9 +52,20 @@ class SubOrder(models.Model):
         indexes = [models.Index(fields=["status", "created_at"]),
                    GinIndex(fields=["skus"], name="suborder_skus_gin")]  # built CONCURRENTLY by migration 0005
         ordering = ["-id"]
+        permissions = [("handle_suborder", "Handle this suborder (customer service)")]
 
     def __str__(self) -> str:
         return self.number
+
+
+class SubOrderUserObjectPermission(UserObjectPermissionBase):
+    """django-guardian's direct foreign-key table for suborders (merchant schema): the customer-service
+    agent a suborder is assigned to. An agent whose membership says `assigned_only` sees only these."""
+
+    content_object = models.ForeignKey(SubOrder, on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        abstract = False
 
 
 class SubOrderLine(models.Model):

@@ -63,6 +63,7 @@ class SubOrderListFilters:
     after: tuple | None = None  # from the cursor: the sort key values and id of the last row shown
     limit: int = PAGE_SIZE
     warehouse_ids: frozenset[int] | None = None  # the viewer's warehouse grants (None: every warehouse)
+    suborder_ids: frozenset[int] | None = None  # an agent limited to their assigned suborders (None: all)
 
 
 @dataclass(frozen=True)
@@ -371,6 +372,8 @@ def _filtered(f: SubOrderListFilters):
         qs = qs.filter(warehouse_id=f.warehouse_id)
     if f.warehouse_ids is not None:
         qs = qs.filter(warehouse_id__in=sorted(f.warehouse_ids))
+    if f.suborder_ids is not None:
+        qs = qs.filter(pk__in=sorted(f.suborder_ids))
     if f.carrier:
         qs = qs.filter(Exists(Shipment.objects.filter(suborder_id=OuterRef("pk"), carrier=f.carrier)))
     if f.late is not None:
@@ -439,8 +442,35 @@ def suborder_filters_for_actor(filters: SubOrderListFilters, *, actor) -> SubOrd
 
     from catalog.selectors import warehouse_scope_for
 
-    scope = warehouse_scope_for(user=actor, merchant=current_merchant())
-    return filters if scope is None else replace(filters, warehouse_ids=scope)
+    merchant = current_merchant()
+    scope = warehouse_scope_for(user=actor, merchant=merchant)
+    assigned = suborders_assigned_scope_for(user=actor, merchant=merchant)
+    if scope is not None:
+        filters = replace(filters, warehouse_ids=scope)
+    return filters if assigned is None else replace(filters, suborder_ids=assigned)
+
+
+def suborders_assigned_scope_for(*, user, merchant) -> frozenset[int] | None:
+    """The suborders a customer-service agent is limited to (their membership's `assigned_only`, set by an
+    owner), as django-guardian object permissions; None when not limited."""
+    from permissions.models import Membership
+    from permissions.roles import Role
+    from permissions.selectors import membership_roles
+    from suborders.models import SubOrderUserObjectPermission
+
+    if user is None or getattr(user, "is_staff", False) or not getattr(user, "is_authenticated", False):
+        return None
+    if set(membership_roles(user=user, merchant=merchant)) != {Role.CUSTOMER_SERVICE}:
+        return None
+    cache = getattr(user, "_mallard_assigned_scope", None)
+    if cache is None:
+        cache = user._mallard_assigned_scope = {}
+    if merchant.pk not in cache:
+        limited = Membership.objects.filter(user_id=user.pk, merchant_id=merchant.pk, assigned_only=True).exists()
+        cache[merchant.pk] = frozenset(SubOrderUserObjectPermission.objects.filter(
+            user_id=user.pk, permission__codename="handle_suborder").values_list("content_object_id", flat=True)) \
+            if limited else None
+    return cache[merchant.pk]
 
 
 @merchant_only
@@ -454,7 +484,8 @@ def suborder_get(*, suborder_id: int, actor=None) -> SubOrder:
         from catalog.selectors import warehouse_scope_for
 
         scope = warehouse_scope_for(user=actor, merchant=current_merchant())
-        if scope is not None and so.warehouse_id not in scope:
+        assigned = suborders_assigned_scope_for(user=actor, merchant=current_merchant())
+        if (scope is not None and so.warehouse_id not in scope) or (assigned is not None and so.pk not in assigned):
             raise NotFound(_("No such suborder in this store."))
     return so
 

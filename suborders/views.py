@@ -153,8 +153,17 @@ def suborder_detail(request, suborder_id: int):
             choices = [v for v in siblings.get(products.get(ln.variant_id), []) if v.pk != ln.variant_id]
             if choices:
                 swaps.append({"line": ln, "choices": choices})
+    from suborders.models import SubOrderUserObjectPermission
+
+    assigned_to = ", ".join(SubOrderUserObjectPermission.objects.filter(content_object_id=so.pk).values_list("user__email", flat=True))
+    agents = []
+    if user_can(user=request.user, merchant=merchant, capability="suborders.assign"):
+        from permissions.models import Membership
+
+        agents = list(Membership.objects.filter(merchant=merchant, is_active=True, roles__contains=["customer_service"])
+                      .select_related("user").order_by("user__email"))
     return render(request, "suborders/suborder_detail.html", {
-        "swaps": swaps,
+        "swaps": swaps, "assigned_to": assigned_to, "agents": agents,
         "see": see, "shown_address": address_for(see, so.shipping_address), "can_edit_contact": can_edit_contact,
         "contact_fields": [(k, label, (so.shipping_address or {}).get(k, "")) for k, label in contact_labels]
         if can_edit_contact else [],

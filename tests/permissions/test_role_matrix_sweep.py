@@ -80,6 +80,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "suborders-ship": {"POST": "suborders.ship"},
     "suborders-contact": {"POST": "suborders.edit_address"},
     "suborders-line-variant": {"POST": "suborders.edit_lines"},
+    "suborders-assign": {"POST": "suborders.assign"},
     "shipments-delivered": {"POST": "suborders.ship"},
     "drafts-list": {"GET": "orders.create|payments.offline"},  # finance opens drafts to mark them paid offline
     "drafts-new": {"GET": "orders.create"},
