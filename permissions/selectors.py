@@ -168,9 +168,10 @@ def staff_for_merchant(*, actor, merchant):
 
 def staff_membership_get(*, merchant, membership_id) -> Membership:
     from core.errors import NotFound
+    from core.inputs import is_ascii_digits
 
     m = Membership.objects.select_related("user", "merchant").filter(pk=membership_id, merchant=merchant).first() \
-        if str(membership_id).isdigit() and str(membership_id).isascii() and len(str(membership_id)) < 19 else None
+        if is_ascii_digits(str(membership_id)) else None
     if m is None:
         raise NotFound(_("No such member of this store."), field="membership")
     return m
@@ -178,10 +179,11 @@ def staff_membership_get(*, merchant, membership_id) -> Membership:
 
 def staff_invitation_get(*, merchant, invitation_id):
     from core.errors import NotFound
+    from core.inputs import is_ascii_digits
     from permissions.models import StaffInvitation
 
     inv = StaffInvitation.objects.select_related("merchant").filter(pk=invitation_id, merchant=merchant).first() \
-        if str(invitation_id).isdigit() and str(invitation_id).isascii() and len(str(invitation_id)) < 19 else None
+        if is_ascii_digits(str(invitation_id)) else None
     if inv is None:
         raise NotFound(_("No such invitation."), field="invitation")
     return inv

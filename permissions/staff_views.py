@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from core.errors import DomainError
+from core.inputs import is_ascii_digits
 from core.tenancy import current_merchant
 from permissions.roles import Role
 from permissions.selectors import (
@@ -57,7 +58,7 @@ def staff_page(request):
                 from catalog.services import warehouse_grants_set
 
                 m = staff_membership_get(merchant=merchant, membership_id=request.POST.get("membership", ""))
-                ids = [int(v) for v in request.POST.getlist("warehouses")[:200] if v.isascii() and v.isdigit() and len(v) < 19]
+                ids = [int(v) for v in request.POST.getlist("warehouses")[:200] if is_ascii_digits(v)]
                 warehouse_grants_set(actor=request.user, user=m.user, warehouse_ids=ids)
                 messages.success(request, _("Warehouses of %(email)s saved.") % {"email": m.user.email})
                 return redirect("staff")

@@ -1,9 +1,6 @@
 """Editing a placed suborder's shipping contact and staff note: the suborder page's form and the API."""
 from __future__ import annotations
 
-from django.contrib import messages
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import OpenApiExample, extend_schema
@@ -13,8 +10,10 @@ from rest_framework.views import APIView
 
 from core.errors import DomainError
 from core.idempotency import idempotent
+from core.inputs import parse_id
 from permissions.api_auth import capability
 from permissions.decorators import require_capability
+from suborders.actions import _run  # parse, call one service, redirect back with its message
 from suborders.api import SubOrderDetailOutput
 from suborders.api_actions import IDEMPOTENCY, _detail
 
@@ -28,14 +27,9 @@ def suborder_contact_view(request, suborder_id: int):
 
     address = {k: request.POST.get(f"address_{k}", "")[:300] for k in ADDRESS_KEYS if f"address_{k}" in request.POST}
     note = request.POST.get("note")
-    try:
-        suborder_contact_change(suborder_id=suborder_id, actor=request.user, address=address or None,
-                                note=note[:2001] if note is not None else None)
-    except DomainError as err:
-        messages.error(request, f"{err.field}: {err.message}" if err.field else err.message)
-    else:
-        messages.success(request, _("Saved."))
-    return redirect(reverse("suborders-detail", args=[suborder_id]))
+    return _run(request, suborder_id, lambda: suborder_contact_change(
+        suborder_id=suborder_id, actor=request.user, address=address or None,
+        note=note[:2001] if note is not None else None), _("Saved."))
 
 
 class ContactInput(serializers.Serializer):
@@ -67,26 +61,14 @@ class SubOrderContactView(APIView):
         return Response(_detail(request, suborder_id))
 
 
-def _parse_id(text, field: str) -> int:
-    text = (text or "").strip()
-    if not text or len(text) > 18 or not text.isascii() or not text.isdigit():
-        raise DomainError(_("%(field)s must be an id.") % {"field": field}, field=field)
-    return int(text)
-
-
 @require_capability("suborders.edit_lines")
 @require_POST
 def suborder_line_variant_view(request, suborder_id: int, line_id: int):
     from suborders.edits import suborder_line_variant_swap
 
-    try:
-        suborder_line_variant_swap(suborder_id=suborder_id, line_id=line_id, actor=request.user,
-                                   variant_id=_parse_id(request.POST.get("variant_id"), "variant_id"))
-    except DomainError as err:
-        messages.error(request, f"{err.field}: {err.message}" if err.field else err.message)
-    else:
-        messages.success(request, _("The line now ships the new variant."))
-    return redirect(reverse("suborders-detail", args=[suborder_id]))
+    return _run(request, suborder_id, lambda: suborder_line_variant_swap(
+        suborder_id=suborder_id, line_id=line_id, actor=request.user,
+        variant_id=parse_id(request.POST.get("variant_id"), field="variant_id")), _("The line now ships the new variant."))
 
 
 class VariantSwapInput(serializers.Serializer):
@@ -117,14 +99,12 @@ def suborder_assign_view(request, suborder_id: int):
     from permissions.models import User
     from suborders.edits import suborder_assign
 
-    try:
-        agent_id = (request.POST.get("agent") or "").strip()
-        agent = User.objects.filter(pk=_parse_id(agent_id, "agent")).first() if agent_id else None
+    agent_id = (request.POST.get("agent") or "").strip()
+
+    def go():
+        agent = User.objects.filter(pk=parse_id(agent_id, field="agent")).first() if agent_id else None
         if agent_id and agent is None:
             raise DomainError(_("No such agent."), field="agent")
         suborder_assign(suborder_id=suborder_id, agent=agent, actor=request.user)
-    except DomainError as err:
-        messages.error(request, f"{err.field}: {err.message}" if err.field else err.message)
-    else:
-        messages.success(request, _("Assigned.") if agent else _("No longer assigned."))
-    return redirect(reverse("suborders-detail", args=[suborder_id]))
+
+    return _run(request, suborder_id, go, _("Assigned.") if agent_id else _("No longer assigned."))
