@@ -47,10 +47,21 @@ class SubOrder(models.Model):
     # the list newest first) instead of probing the lines of every suborder. Written with the lines
     # (suborders.sql, the only writer of lines); migration 0005 backfilled older rows.
     skus = ArrayField(models.CharField(max_length=64), default=list, db_default=[], blank=True)
+    # Where the order was sold: "mallard" for the storefront and drafts; another channel (the merchant's
+    # own shop, a marketplace) for imported orders, with that channel's order id (unique per channel).
+    channel = models.CharField(max_length=32, default="mallard", db_default="mallard")
+    external_order_id = models.CharField(max_length=100, blank=True, default="", db_default="")
+    # Labels set by staff or automation rules, and a hold that keeps staff from acting until released.
+    tags = ArrayField(models.CharField(max_length=40), default=list, db_default=[], blank=True)
+    hold_reason = models.CharField(max_length=300, blank=True, default="", db_default="")
+    held_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"]),
-                   GinIndex(fields=["skus"], name="suborder_skus_gin")]  # built CONCURRENTLY by migration 0005
+                   GinIndex(fields=["skus"], name="suborder_skus_gin"),  # built CONCURRENTLY by migration 0005
+                   models.Index(fields=["updated_at", "id"], name="suborder_changed_idx")]  # the integration cursor
+        constraints = [models.UniqueConstraint(fields=["channel", "external_order_id"], name="suborder_channel_external_uniq",
+                                               condition=~models.Q(external_order_id=""))]
         ordering = ["-id"]
         permissions = [("handle_suborder", "Handle this suborder (customer service)")]
 
