@@ -36,6 +36,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "shipping.edit": frozenset({Role.OWNER, Role.MANAGER}),
     "staff.manage": frozenset({Role.OWNER, Role.MANAGER}),  # only owners touch the owner role (services)
     "tokens.manage": frozenset({Role.OWNER, Role.MANAGER}),
+    "webhooks.manage": frozenset({Role.OWNER, Role.MANAGER}),  # endpoints, their secrets, deliveries, replays
     "audit.view": frozenset({Role.OWNER, Role.MANAGER}),  # search and export the store's audit trail
     # what of an order a role sees (permissions.visibility): warehouse never sees money, finance sees contacts masked
     "amounts.view": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE, Role.FINANCE}),
@@ -64,6 +65,7 @@ CAPABILITY_LABELS = {
     "shipping.edit": _("Edit shipping rules"),
     "staff.manage": _("Invite staff, set their roles and remove them (owners alone for owners)"),
     "tokens.manage": _("Create and revoke API tokens"),
+    "webhooks.manage": _("Add and edit webhook endpoints, see their secrets and deliveries, redeliver and replay"),
     "audit.view": _("Search and export the audit trail"),
     "amounts.view": _("See prices, totals, discounts, payments and refunds"),
     "contacts.view": _("See shoppers' phone numbers and street addresses unmasked"),

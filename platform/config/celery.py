@@ -7,5 +7,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = CeleryApp("mallard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(lambda: ["core", "tenants", "merchants", "catalog", "orders", "suborders", "fulfillment", "payments", "notifications", "reports", "support", "permissions"])
+app.autodiscover_tasks(lambda: ["core", "tenants", "merchants", "catalog", "orders", "suborders", "fulfillment", "payments", "notifications", "reports", "support", "permissions", "webhooks"])
 app.autodiscover_tasks(lambda: ["catalog"], related_name="bulk_tasks")  # catalog bulk import (catalog/bulk_tasks.py)

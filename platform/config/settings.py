@@ -41,6 +41,7 @@ SHARED_APPS = [
     "storefront.apps.StorefrontConfig",
     "console.apps.ConsoleConfig",
     "carriers.apps.CarriersConfig",
+    "webhooks.due_index.apps.WebhooksDueIndexConfig",  # public due index of merchant webhook deliveries
     "axes",  # failed sign-ins and lockouts, kept in public for every host (see "Sign-in lockout" below)
     "django_otp",  # second factor: devices live in public beside the users (see "Second factor" below)
     "django_otp.plugins.otp_totp",
@@ -52,6 +53,7 @@ TENANT_APPS = [
     "catalog.apps.CatalogConfig",
     "suborders.apps.SubordersConfig",
     "fulfillment.apps.FulfillmentConfig",
+    "webhooks.apps.WebhooksConfig",  # the merchant's webhook endpoints and deliveries
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -258,6 +260,7 @@ CELERY_BEAT_SCHEDULE = {
     "payments-sweep": {"task": "payments.tasks.payments_sweep", "schedule": 300.0},
     "lifecycle-sweep": {"task": "orders.tasks.lifecycle_sweep", "schedule": 60.0},
     "audit-seal": {"task": "permissions.tasks.audit_seal_pending", "schedule": 10.0},
+    "webhooks-sweep": {"task": "webhooks.tasks.webhooks_sweep", "schedule": 5.0},
 }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
@@ -331,3 +334,13 @@ STAFF_INVITATION_DAYS = int(env("STAFF_INVITATION_DAYS", "7"))  # a staff invita
 TRACKING_STALE_DAYS = int(env("TRACKING_STALE_DAYS", "3"))  # no carrier scan for this long: the parcel is flagged
 TRACKING_DEFAULT_TRANSIT_DAYS = int(env("TRACKING_DEFAULT_TRANSIT_DAYS", "5"))  # ETA when no TransitTime row matches
 TRACKING_HOME_COUNTRY = env("TRACKING_HOME_COUNTRY", "CN")  # a region written without its country (SH) is in this one
+
+# Merchant webhooks (webhooks/, docs/api.md "Webhooks"): retried with exponential backoff (base, doubling,
+# capped) for the window, then dead; an endpoint failing for DISABLE_AFTER_DAYS is disabled and its owner
+# emailed. Outside DEBUG, URLs resolving to private/loopback/link-local/reserved addresses are refused
+# unless MALLARD_WEBHOOKS_ALLOW_PRIVATE=1 (an on-premises mall whose merchants' systems are inside).
+MALLARD_WEBHOOKS_ALLOW_PRIVATE = env("MALLARD_WEBHOOKS_ALLOW_PRIVATE", "0") == "1"
+WEBHOOKS_RETRY_WINDOW_HOURS = int(env("MALLARD_WEBHOOKS_RETRY_HOURS", "24"))
+WEBHOOKS_RETRY_BASE_SECONDS = int(env("MALLARD_WEBHOOKS_RETRY_BASE_SECONDS", "60"))
+WEBHOOKS_RETRY_MAX_SECONDS = int(env("MALLARD_WEBHOOKS_RETRY_MAX_SECONDS", "14400"))
+WEBHOOKS_DISABLE_AFTER_DAYS = int(env("MALLARD_WEBHOOKS_DISABLE_AFTER_DAYS", "3"))
