@@ -36,17 +36,27 @@ FROM "{s}".catalog_variant v
 JOIN "{s}".catalog_product p ON p.id = v.product_id
 LEFT JOIN "{s}".catalog_stocklevel s ON s.variant_id = v.id
 LEFT JOIN "{s}".catalog_warehouse w ON w.id = s.warehouse_id
-WHERE v.id = ANY(%s) AND (w.id IS NULL OR w.is_active)
+WHERE v.{key} = ANY(%s) AND (w.id IS NULL OR w.is_active)
 """
 
 
 def checkout_variants_many(*, wanted: dict[str, list[int]]) -> dict[str, dict[int, CheckoutVariant]]:
     """{schema: [variant ids]} -> {schema: {variant id: CheckoutVariant}} in one query."""
+    return _variants_many(wanted, key="id")
+
+
+def variants_by_sku_many(*, wanted: dict[str, list[str]]) -> dict[str, dict[str, CheckoutVariant]]:
+    """{schema: [SKUs]} -> {schema: {SKU: CheckoutVariant}} in one query (channel imports name lines by SKU)."""
+    found = _variants_many(wanted, key="sku")
+    return {schema: {v.sku: v for v in items.values()} for schema, items in found.items()}
+
+
+def _variants_many(wanted: dict[str, list], *, key: str) -> dict[str, dict[int, CheckoutVariant]]:
     branches, params = [], []
     for schema, ids in sorted(wanted.items()):
         if not _SCHEMA_RE.match(schema):
             raise ValueError(f"bad schema name {schema!r}")
-        branches.append(_BRANCH.format(s=schema))
+        branches.append(_BRANCH.format(s=schema, key=key))
         params += [schema, list(ids)]
     out: dict[str, dict[int, CheckoutVariant]] = {s: {} for s in wanted}
     if not branches:

@@ -85,6 +85,11 @@ class Order(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()  # unpaid orders are cancelled after this
     expired_at = models.DateTimeField(null=True, blank=True)  # set by the expiry sweep
+    # Where it was sold: "mallard" (storefront, drafts) or the channel an import brought it from, with that
+    # channel's order id. An import's idempotency scope is "import:<channel>:<store id or mall>" and its key
+    # the external id, so order_idempotency_once makes one order per external order (imports.services).
+    channel = models.CharField(max_length=32, default="mallard", db_default="mallard")
+    external_order_id = models.CharField(max_length=100, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [

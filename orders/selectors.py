@@ -180,3 +180,10 @@ def order_get_for_visitor(*, number: str, user, guest_orders: dict | None) -> Or
         except NotFound:
             continue
     raise NotFound(_("No such order."), field="number")
+
+
+def orders_imported_keys(*, scope: str, keys: list[str]) -> set[str]:
+    """Which external order ids of an import scope (orders.services.channel.import_scope) have an order."""
+    if not keys:
+        return set()
+    return set(Order.objects.filter(idempotency_scope=scope, idempotency_key__in=keys).values_list("idempotency_key", flat=True))

@@ -23,6 +23,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "warehouse.edit": frozenset({Role.OWNER, Role.MANAGER}),
     "suborders.view": ALL_ROLES,
     "orders.create": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),  # enter an order for a customer
+    "orders.import": frozenset({Role.OWNER, Role.MANAGER}),  # import orders sold on other channels (imports/)
     "suborders.accept": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),
     # refusing or cancelling units refunds them: an amount changes, so not customer service (issue 9's matrix)
     "suborders.refuse": frozenset({Role.OWNER, Role.MANAGER}),
@@ -53,6 +54,7 @@ CAPABILITY_LABELS = {
     "warehouse.edit": _("Create and edit warehouses"),
     "suborders.view": _("See suborders"),
     "orders.create": _("Enter orders for customers (代客下单)"),
+    "orders.import": _("Import orders sold on other channels (Shopify, Taobao, our CSV/XLSX)"),
     "suborders.accept": _("Accept suborders"),
     "suborders.refuse": _("Refuse or cancel suborder lines (their paid units are refunded)"),
     "suborders.edit_lines": _("Swap a line's variant for another of the same product before it ships"),
@@ -96,6 +98,7 @@ _MONEY = frozenset({PlatformRole.ADMIN, PlatformRole.FINANCE})
 PLATFORM_CAPABILITIES: dict[str, frozenset[str]] = {
     "console.view": ALL_PLATFORM_ROLES,
     "orders.view_all": ALL_PLATFORM_ROLES,  # late and overdue suborders of every store
+    "orders.import_all": _ADMIN,  # import a multi-merchant order file on the mall host (imports/)
     "parcels.view": ALL_PLATFORM_ROLES,  # flagged parcels of every store
     "outbox.view": ALL_PLATFORM_ROLES,  # the outbox and its dead letters in the super-admin
     "merchants.manage": _ADMIN,  # onboard, edit, suspend, reinstate
@@ -114,6 +117,7 @@ PLATFORM_CAPABILITIES: dict[str, frozenset[str]] = {
 PLATFORM_CAPABILITY_LABELS = {
     "console.view": _("Open the operator console"),
     "orders.view_all": _("See late and overdue suborders of every store"),
+    "orders.import_all": _("Import multi-merchant order files from other channels"),
     "parcels.view": _("See flagged parcels of every store"),
     "outbox.view": _("See the outbox and its dead letters"),
     "merchants.manage": _("Onboard, edit, suspend and reinstate merchants"),

@@ -12,6 +12,7 @@ caller's transaction. Refunds of refused or cancelled paid units happen in payme
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -25,7 +26,7 @@ from core.readmodels import read_model_publish, read_model_source
 from core.tenancy import current_merchant, merchant_only
 from orders.pricing import Shipment
 from suborders.models import SubOrder, SubOrderEvent, SubOrderLine
-from suborders.sql import CREATE_FOR_CHECKOUT_SQL, skus_of
+from suborders.sql import CREATE_FOR_CHECKOUT_SQL, CREATE_IMPORTED_SQL, skus_of
 from suborders.states import HOLDS_RESERVATION, REASONS, SubOrderStatus, can_transition
 
 
@@ -95,6 +96,89 @@ def suborders_create_for_checkout(
         )
     return suborders
 
+
+
+@dataclass(frozen=True)
+class ImportedSuborder:
+    """One suborder of an imported order (orders.services.channel), before it is written."""
+
+    order_id: int
+    order_number: str
+    email: str
+    currency: str
+    address: dict
+    external_order_id: str
+    shipment: Shipment
+    shipping_method: str
+
+
+@merchant_only
+def suborders_create_imported(*, channel: str, suborders: list[ImportedSuborder],
+                               actor=None) -> tuple[list[tuple[ImportedSuborder, int, str]], datetime]:
+    """Create this merchant's suborders of a chunk of imported orders and reserve their stock, all or nothing.
+
+    Two statements however many orders: CREATE_IMPORTED_SQL writes suborders (channel, external id,
+    awaiting_acceptance with the merchant's acceptance deadline), lines and "imported" events;
+    stock_reserve reserves every line without expiry (the order is paid on its channel, like a paid
+    checkout order's reservations: shipping commits them, refusal or cancellation releases them).
+    Then the same outbox events as a paid checkout suborder (suborder.awaiting_acceptance and
+    suborder.changed, action "imported"), buffered by the caller's outbox batch. The public mirror
+    rows are written by the caller (orders), as at checkout. Returns ([(suborder, id, number)], accept_by).
+    """
+    merchant = current_merchant()
+    now = timezone.now()
+    status = SubOrderStatus.AWAITING_ACCEPTANCE
+    accept_by = now + timedelta(hours=merchant.acceptance_hours)
+    counters: dict[str, int] = {}
+    numbers, external_ids = [], []
+    for so in suborders:
+        k = counters[so.order_number] = counters.get(so.order_number, 0) + 1
+        numbers.append(f"{so.order_number}-{merchant.slug[:6].upper()}{k}")
+        # (channel, external id) is unique per suborder: an order split over two warehouses of this store
+        # gives its second suborder "<external id>/2" (the first keeps the id: what the duplicate check reads)
+        external_ids.append(so.external_order_id if k == 1 else f"{so.external_order_id[:95]}/{k}")
+    flat = [(number, ln) for number, so in zip(numbers, suborders, strict=True) for ln in so.shipment.lines]
+    params = {
+        "suborders": json.dumps([
+            {"i": i, "number": number, "order_id": so.order_id, "order_number": so.order_number, "email": so.email,
+             "currency": so.currency, "warehouse_id": so.shipment.warehouse_id, "warehouse_name": so.shipment.warehouse_name,
+             "warehouse_reason": so.shipment.reason[:300], "shipping_method": so.shipping_method[:120], "address": so.address,
+             "subtotal_minor": so.shipment.subtotal_minor, "shipping_minor": so.shipment.shipping_minor,
+             "discount_minor": so.shipment.discount_minor, "total_minor": so.shipment.total_minor,
+             "skus": skus_of(ln.sku for ln in so.shipment.lines), "external_order_id": ext}
+            for i, (number, so, ext) in enumerate(zip(numbers, suborders, external_ids, strict=True))
+        ]),
+        "lines": json.dumps([
+            {"i": i, "number": number, "variant_id": ln.variant_id, "sku": ln.sku, "name": ln.name,
+             "unit_price_minor": ln.unit_price_minor, "quantity": ln.quantity, "discount_minor": ln.discount_minor,
+             "line_total_minor": ln.total_minor}
+            for i, (number, ln) in enumerate(flat)
+        ]),
+        "status": status, "now": now, "accept_by": accept_by, "channel": channel, "actor_id": getattr(actor, "pk", None),
+        "reason": f"imported from {channel}"[:300],
+    }
+    with transaction.atomic(savepoint=False):
+        with connection.cursor() as cur:
+            cur.execute(f"/* {connection.schema_name} */{CREATE_IMPORTED_SQL}", params)
+            rows = cur.fetchall()
+        suborder_ids = {number: pk for kind, pk, number, _v in rows if kind == "suborder"}
+        line_ids = {(number, variant_id): pk for kind, pk, number, variant_id in rows if kind == "line"}
+        if len(suborder_ids) != len(numbers) or len(line_ids) != len(flat):
+            raise Conflict(_("The suborders could not be written; nothing was changed."))
+        warehouse_of = {number: so.shipment.warehouse_id for number, so in zip(numbers, suborders, strict=True)}
+        stock_reserve(
+            lines=[ReserveLine(variant_id=ln.variant_id, warehouse_id=warehouse_of[number], quantity=ln.quantity,
+                               owner=f"suborder_line:{line_ids[(number, ln.variant_id)]}") for number, ln in flat],
+            expires_at=None, actor=actor, reference=f"import {channel}"[:120],
+        )
+        for number, so, ext in zip(numbers, suborders, external_ids, strict=True):
+            pk = suborder_ids[number]
+            payload = {"number": number, "order_id": so.order_id, "merchant_id": merchant.pk, "from": "", "to": status,
+                       "action": "imported", "lines": [], "reason": params["reason"], "version": 1,
+                       "channel": channel, "external_order_id": ext}
+            outbox_emit(topic=f"suborder.{status}", aggregate_type="suborder", aggregate_id=pk, payload=payload)
+            outbox_emit(topic="suborder.changed", aggregate_type="suborder", aggregate_id=pk, payload=payload)
+    return [(so, suborder_ids[number], number) for number, so in zip(numbers, suborders, strict=True)], accept_by
 
 S = SubOrderStatus
 

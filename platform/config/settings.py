@@ -42,6 +42,7 @@ SHARED_APPS = [
     "console.apps.ConsoleConfig",
     "carriers.apps.CarriersConfig",
     "webhooks.due_index.apps.WebhooksDueIndexConfig",  # public due index of merchant webhook deliveries
+    "imports.apps.ImportsConfig",  # channel order import jobs (public: the operator's and every store's)
     "axes",  # failed sign-ins and lockouts, kept in public for every host (see "Sign-in lockout" below)
     "django_otp",  # second factor: devices live in public beside the users (see "Second factor" below)
     "django_otp.plugins.otp_totp",
