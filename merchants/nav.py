@@ -19,7 +19,9 @@ DASHBOARD_NAV: list[tuple] = [
     (_("Staff"), "staff", "staff.manage"),
     (_("Roles"), "role-matrix", "dashboard.view"),
     (_("Audit trail"), "audit", "audit.view"),
+    (_("Automation"), "automation-rules", "automation.manage"),
     (_("API tokens"), "account-tokens", "tokens.manage"),
+    (_("Webhooks"), "webhooks", "webhooks.manage"),
 ]
 
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.errors import NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.inputs import clean_text, parse_id
 from core.tenancy import current_merchant, merchant_only
 from webhooks import transport
@@ -44,8 +44,11 @@ def _audit(actor, entity_id, action: str, before=None, after=None) -> None:
 
 
 def _clean_url(url) -> str:
+    """http(s) and well formed; in production also resolving to public addresses only (checked again at send)."""
     try:
-        transport.destination_check(url if isinstance(url, str) else "")
+        transport.url_parse(url if isinstance(url, str) else "")
+        if not transport.private_addresses_allowed():
+            transport.destination_check(url)
     except transport.UrlRefused as exc:
         raise ValidationFailed(exc.message, field="url") from None
     return url.strip()
@@ -297,6 +300,8 @@ def endpoint_send_test(*, actor, endpoint_id) -> WebhookDelivery:
     """A `webhook.test` event to this endpoint (whatever it subscribes to), sent like any other delivery."""
     _authorize(actor)
     ep = endpoint_get(endpoint_id=endpoint_id)
+    if not ep.enabled:
+        raise Conflict(_("This endpoint is disabled: enable it to send a test event."), field="endpoint")
     with transaction.atomic():
         now = timezone.now()
         event_id = "evt_test_" + uuid.uuid4().hex[:20]

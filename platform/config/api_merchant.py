@@ -11,4 +11,6 @@ urlpatterns = [
     path("", include("payments.merchant_api_urls")),
     path("", include("suborders.api_urls")),
     path("", include("fulfillment.api_urls")),
+    path("", include("webhooks.api_urls")),
+    path("", include("automation.api_urls")),
 ]

@@ -55,6 +55,9 @@ ROUTES: dict[str, dict[str, str]] = {
     "api-draft-confirm": {"POST": "orders.create"},
     "api-draft-discard": {"POST": "orders.create"},
     "api-order-offline-payment": {"POST": "payments.offline"},
+    "api-automation-rules": {"GET": "automation.manage", "POST": "automation.manage"},
+    "api-automation-rule": {"GET": "automation.manage", "PATCH": "automation.manage"},
+    "api-automation-rule-dry-run": {"POST": "automation.manage"},
     # pages
     "dashboard": {"GET": "dashboard.view"},
     "catalog-products": {"GET": "catalog.view"},
@@ -111,6 +114,35 @@ ROUTES: dict[str, dict[str, str]] = {
     "staff": {"GET": "staff.manage"},
     "role-matrix": {"GET": "dashboard.view"},
     "account-tokens": {"GET": "tokens.manage"},
+    "api-webhook-event-types": {"GET": "webhooks.manage"},
+    "api-webhook-endpoints": {"GET": "webhooks.manage", "POST": "webhooks.manage"},
+    "api-webhook-endpoint": {"GET": "webhooks.manage", "PATCH": "webhooks.manage"},
+    "api-webhook-endpoint-secret": {"GET": "webhooks.manage"},
+    "api-webhook-endpoint-secret-rotate": {"POST": "webhooks.manage"},
+    "api-webhook-endpoint-test": {"POST": "webhooks.manage"},
+    "api-webhook-endpoint-replay": {"POST": "webhooks.manage"},
+    "api-webhook-endpoint-deliveries": {"GET": "webhooks.manage"},
+    "api-webhook-delivery": {"GET": "webhooks.manage"},
+    "api-webhook-delivery-redeliver": {"POST": "webhooks.manage"},
+    "webhooks": {"GET": "webhooks.manage", "POST": "webhooks.manage"},
+    "webhook-endpoint": {"GET": "webhooks.manage"},
+    "webhook-endpoint-edit": {"POST": "webhooks.manage"},
+    "webhook-endpoint-toggle": {"POST": "webhooks.manage"},
+    "webhook-endpoint-secret": {"POST": "webhooks.manage"},
+    "webhook-endpoint-rotate": {"POST": "webhooks.manage"},
+    "webhook-endpoint-test": {"POST": "webhooks.manage"},
+    "webhook-endpoint-replay": {"POST": "webhooks.manage"},
+    "webhook-delivery": {"GET": "webhooks.manage"},
+    "webhook-delivery-redeliver": {"POST": "webhooks.manage"},
+    "automation-rules": {"GET": "automation.manage"},
+    "automation-rule-new": {"GET": "automation.manage", "POST": "automation.manage"},
+    "automation-customer-tags": {"GET": "automation.manage", "POST": "automation.manage"},
+    "automation-rule-edit": {"GET": "automation.manage", "POST": "automation.manage"},
+    "automation-rule-toggle": {"POST": "automation.manage"},
+    "automation-rule-move": {"POST": "automation.manage"},
+    "automation-rule-dry-run": {"GET": "automation.manage"},
+    "automation-rule-runs": {"GET": "automation.manage"},
+    "suborders-release": {"POST": "suborders.accept"},
     "account-security": {"GET": "open"},  # any signed-in user's own second factor
     # open on every host
     "login": {"GET": "open"},
@@ -170,10 +202,15 @@ def world(mall):
                               lines=[RefundLineRequest(order_line_id=order_line.pk, quantity=1)], reason="sweep")
     with in_merchant_schema(mall.globex):
         globex_so = SubOrder.objects.get(order_id=order.pk)
+    with in_merchant_schema(mall.acme):
+        from tests.webhooks.helpers import endpoint_with_delivery
+
+        endpoint, delivery = endpoint_with_delivery()
     return {
         "suborder_id": so.pk, "line_id": line.pk, "shipment_id": shipment.pk, "product_id": variant.product_id, "variant_id": variant.pk,
         "warehouse_id": so.warehouse_id, "rule_id": rule.pk, "draft_id": draft.pk, "refund_id": refund.pk,
         "number": order.number, "job_id": uuid.uuid4(), "token": "x", "globex_suborder_id": globex_so.pk,
+        "endpoint_id": endpoint.pk, "delivery_id": delivery.pk,
     }
 
 
@@ -182,7 +219,8 @@ def _url(name: str, world: dict) -> str:
 
     pattern = next(route for n, route in _routes(_gr("config.urls_tenant").url_patterns) if n == name)
     kwargs = {k: world[k] for k in ("suborder_id", "shipment_id", "product_id", "variant_id", "warehouse_id", "rule_id",
-                                    "draft_id", "refund_id", "number", "job_id", "token", "line_id") if f":{k}>" in pattern}
+                                    "draft_id", "refund_id", "number", "job_id", "token", "line_id", "endpoint_id", "delivery_id")
+              if f":{k}>" in pattern}
     if name.startswith("documents-labels-") and name != "documents-labels-start":
         kwargs["job_id"] = "no-such-job"
     return reverse(name, kwargs=kwargs, urlconf="config.urls_tenant")

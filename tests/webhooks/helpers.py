@@ -49,3 +49,18 @@ def fan_out(merchant, *, event_type="suborder.paid", suborder_id=1, event_no=1, 
         return deliveries_fan_out(event_type=event_type, event_id=f"evt_t{event_no}", event_created_at=created or timezone.now(),
                                   data={"suborder_id": suborder_id, "action": event_type.split(".", 1)[1]},
                                   aggregate_key=f"suborder:{suborder_id}", source_key=f"test:{event_no}")
+
+
+def endpoint_with_delivery(url: str = "https://erp.example.com/hooks"):
+    """In a merchant schema: a real endpoint and one delivery of it, written directly (no DNS, no sending)."""
+    from webhooks.models import WebhookEndpoint
+    from webhooks.services import _body, _new_delivery, stable_delivery_id
+
+    now = timezone.now()
+    ep = WebhookEndpoint.objects.create(url=url, event_types=["*"], secret="whsec_fixture")
+    d = _new_delivery(endpoint=ep, delivery_id=stable_delivery_id(f"fixture:{ep.pk}", ep.pk), kind="event",
+                      event_type="suborder.paid", event_id=f"evt_fixture{ep.pk}", event_created_at=now,
+                      aggregate_key="suborder:1", body=_body(event_id=f"evt_fixture{ep.pk}", event_type="suborder.paid",
+                                                             created=now, data={"suborder_id": 1}), now=now)
+    d.save()
+    return ep, d
