@@ -16,4 +16,5 @@ urlpatterns = [
     path("staff/", include("permissions.staff_urls")),
     path("webhooks/", include("webhooks.urls")),
     path("automation/", include("automation.urls")),
+    path("automation/", include("automation.urls")),
 ]

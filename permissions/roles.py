@@ -39,6 +39,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "tokens.manage": frozenset({Role.OWNER, Role.MANAGER}),
     "webhooks.manage": frozenset({Role.OWNER, Role.MANAGER}),  # endpoints, their secrets, deliveries, replays
     "audit.view": frozenset({Role.OWNER, Role.MANAGER}),  # search and export the store's audit trail
+    "automation.manage": frozenset({Role.OWNER, Role.MANAGER}),  # automation rules, their dry runs and shoppers' tags
     # what of an order a role sees (permissions.visibility): warehouse never sees money, finance sees contacts masked
     "amounts.view": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE, Role.FINANCE}),
     "contacts.view": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE, Role.WAREHOUSE}),
@@ -69,6 +70,7 @@ CAPABILITY_LABELS = {
     "tokens.manage": _("Create and revoke API tokens"),
     "webhooks.manage": _("Add and edit webhook endpoints, see their secrets and deliveries, redeliver and replay"),
     "audit.view": _("Search and export the audit trail"),
+    "automation.manage": _("Create, test and switch on automation rules; tag shoppers"),
     "amounts.view": _("See prices, totals, discounts, payments and refunds"),
     "contacts.view": _("See shoppers' phone numbers and street addresses unmasked"),
 }

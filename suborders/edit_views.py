@@ -108,3 +108,13 @@ def suborder_assign_view(request, suborder_id: int):
         suborder_assign(suborder_id=suborder_id, agent=agent, actor=request.user)
 
     return _run(request, suborder_id, go, _("Assigned.") if agent_id else _("No longer assigned."))
+
+
+@require_capability("suborders.accept")
+@require_POST
+def suborder_release_view(request, suborder_id: int):
+    """Release a suborder held for review (by staff or an automation rule): it can be accepted and shipped again."""
+    from suborders.holds import suborder_release
+
+    return _run(request, suborder_id, lambda: suborder_release(suborder_id=suborder_id, actor=request.user,
+                                                                reason=request.POST.get("reason", "")[:301]), _("Released."))

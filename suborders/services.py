@@ -276,6 +276,15 @@ def _authorize(actor, capability: str, system: bool) -> None:
     authorize(actor, capability, merchant=current_merchant())
 
 
+def _refuse_if_held(so: SubOrder) -> None:
+    """A suborder held for review (suborders.holds) is neither accepted nor shipped until released."""
+    if so.held_at is not None:
+        from suborders.errors import SubOrderHeld
+
+        raise SubOrderHeld(_("Suborder %(number)s is held for review (%(reason)s); release it first.")
+                           % {"number": so.number, "reason": so.hold_reason or "—"}, field="status")
+
+
 def _reason(code: str, text: str, *, required: bool) -> tuple[str, str]:
     code, text = (code or "").strip(), (text or "").strip()
     if required and code not in REASONS:
@@ -351,6 +360,7 @@ def suborder_accept(*, suborder_id: int, actor, system: bool = False, reason: st
         if so.status != S.AWAITING_ACCEPTANCE:
             raise InvalidTransition(_("Suborder %(number)s is %(status)s; only a suborder awaiting acceptance can be accepted.")
                                     % {"number": so.number, "status": so.get_status_display()}, field="status")
+        _refuse_if_held(so)
         picked = [(ln, ln.undecided_qty) for ln in lines if ln.undecided_qty]
         for ln, q in picked:
             ln.accepted_qty += q
@@ -418,6 +428,7 @@ def suborder_lines_shipped(*, suborder_id: int, shipped: list[tuple[int, int]], 
     if so.status not in (S.ACCEPTED, S.PARTIALLY_SHIPPED):
         raise InvalidTransition(_("Suborder %(number)s is %(status)s; it cannot be shipped.")
                                 % {"number": so.number, "status": so.get_status_display()}, field="status")
+    _refuse_if_held(so)
     picked = _pick(lines, shipped, lambda ln: ln.to_ship_qty, verb=_("shipped"))
     for ln, q in picked:
         from catalog.services import stock_commit_shipment
@@ -491,7 +502,7 @@ def suborder_acceptance_lapsed(*, suborder_id: int, now=None) -> SubOrder | None
         so, _lines = _lock(suborder_id)
         if so.status != S.AWAITING_ACCEPTANCE or so.accept_by is None or so.accept_by > now:
             return None
-        if current_merchant().auto_accept:
+        if current_merchant().auto_accept and so.held_at is None:  # a held suborder is never accepted unseen
             return suborder_accept(suborder_id=suborder_id, actor=None, system=True, reason="accepted automatically at the deadline")
         return suborder_refuse_lines(suborder_id=suborder_id, actor=None, system=True, reason_code="not_accepted_in_time")
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:suborder_id>/ship/", actions.suborder_ship_view, name="suborders-ship"),
     path("<int:suborder_id>/contact/", edit_views.suborder_contact_view, name="suborders-contact"),
     path("<int:suborder_id>/assign/", edit_views.suborder_assign_view, name="suborders-assign"),
+    path("<int:suborder_id>/release/", edit_views.suborder_release_view, name="suborders-release"),
     path("<int:suborder_id>/lines/<int:line_id>/variant/", edit_views.suborder_line_variant_view, name="suborders-line-variant"),
     path("shipments/<int:shipment_id>/delivered/", actions.shipment_delivered_view, name="shipments-delivered"),
 ]

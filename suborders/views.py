@@ -105,6 +105,12 @@ def suborder_detail(request, suborder_id: int):
         ev.from_label = STATUS_LABELS.get(ev.from_status, ev.from_status)
         ev.to_label = STATUS_LABELS.get(ev.to_status, ev.to_status)
     merchant = current_merchant()
+    from automation.selectors import rule_runs_for_suborder
+
+    for run in rule_runs_for_suborder(suborder_id=so.pk):  # automation rules that fired, on the same timeline
+        run.is_rule_run = True
+        events.append(run)
+    events.sort(key=lambda ev: ev.at)
     from permissions.visibility import address_for, field_access, mask_name, mask_phone
     from suborders.edits import SWAPPABLE
     from suborders.states import HOLDS_RESERVATION
@@ -167,6 +173,7 @@ def suborder_detail(request, suborder_id: int):
         "see": see, "shown_address": address_for(see, so.shipping_address), "can_edit_contact": can_edit_contact,
         "contact_fields": [(k, label, (so.shipping_address or {}).get(k, "")) for k, label in contact_labels]
         if can_edit_contact else [],
+        "can_release": so.held_at is not None and user_can(user=request.user, merchant=merchant, capability="suborders.accept"),
         "so": so, "lines": lines, "events": events, "money": money, "idempotency_key": uuid.uuid4().hex,
         "shipments": shipments, "can_print": user_can(user=request.user, merchant=merchant, capability="suborders.ship"),
         "tracking_kinds": KINDS.items(), "now_local": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),

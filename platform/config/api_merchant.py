@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("fulfillment.api_urls")),
     path("", include("webhooks.api_urls")),
     path("", include("automation.api_urls")),
+    path("", include("automation.api_urls")),
 ]

@@ -55,6 +55,7 @@ TENANT_APPS = [
     "suborders.apps.SubordersConfig",
     "fulfillment.apps.FulfillmentConfig",
     "webhooks.apps.WebhooksConfig",  # the merchant's webhook endpoints and deliveries
+    "automation.apps.AutomationConfig",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 

@@ -1,0 +1,271 @@
+"""Automation rules: evaluation by the outbox subscriber as the rule's owner, recorded runs on the suborder
+timeline, order, holds, refusals, idempotent re-delivery, and the dry run that writes nothing."""
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
+
+from automation.handlers import run_rules
+from automation.models import AutomationRule, RuleRun
+from automation.selectors import rule_dry_run
+from automation.services import rule_create, rules_reorder
+from core.errors import PermissionDenied
+from core.models import OutboxEvent
+from core.outbox import outbox_relay_batch
+from core.tenancy import in_merchant_schema
+from permissions.models import Membership
+from permissions.services import membership_roles_set
+from suborders.errors import SubOrderHeld
+from suborders.models import SubOrder, SubOrderEvent
+from tests.payments.helpers import pay, place_order
+
+
+def _rule(mall, merchant="acme", owner="acme:owner", enabled=True, **kw):
+    kw.setdefault("name", "Accept big Shanghai orders")
+    kw.setdefault("trigger", "paid")
+    kw.setdefault("conditions", {})
+    with in_merchant_schema(getattr(mall, merchant)):
+        return rule_create(actor=mall.users[owner], enabled=enabled, **kw)
+
+
+def _paid(mall, *, qty=2, price_minor=1999):
+    order, _items = place_order(mall, qty=qty, price_minor=price_minor)
+    pay(order)
+    with in_merchant_schema(mall.acme):
+        return SubOrder.objects.get(order_id=order.pk)
+
+
+def _event(mall, so, action="paid") -> OutboxEvent:
+    return OutboxEvent.objects.filter(topic="suborder.changed", aggregate_id=str(so.pk), schema_name=mall.acme.schema_name,
+                                      payload__action=action).latest("id")
+
+
+def _deliver(mall, so, action="paid"):
+    """Deliver one suborder event to the automation subscriber, as the relay does (in the event's schema)."""
+    event = _event(mall, so, action)
+    with TestCase.captureOnCommitCallbacks(execute=True), in_merchant_schema(mall.acme):
+        run_rules(event)
+    return event
+
+
+def _fresh(mall, so):
+    with in_merchant_schema(mall.acme):
+        return SubOrder.objects.get(pk=so.pk)
+
+
+def test_rule_accepts_a_paid_suborder_over_an_amount_in_a_region_and_the_timeline_names_it(mall, client_at):
+    rule = _rule(mall, conditions={"amount_min_minor": 3000, "regions": ["sh", "bj"]},
+                 actions=[{"type": "add_tag", "tag": "auto"}, {"type": "accept"}])
+    so = _paid(mall, qty=2, price_minor=1999)  # 39.98 + shipping, shipped to SH
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the real relay, with every subscriber of the event
+        outbox_relay_batch(limit=500)
+    fresh = _fresh(mall, so)
+    assert fresh.status == "accepted" and fresh.tags == ["auto"]
+    with in_merchant_schema(mall.acme):
+        accepted = SubOrderEvent.objects.get(suborder_id=so.pk, action="accepted")
+        assert accepted.actor_id == mall.users["acme:owner"].pk and "Accept big Shanghai orders" in accepted.reason
+        run = RuleRun.objects.get(rule=rule, suborder_id=so.pk)
+        assert (run.outcome, [a["status"] for a in run.actions], run.actor_id) == ("done", ["done", "done"], mall.users["acme:owner"].pk)
+        assert run.event_id == _event(mall, so).pk
+    page = client_at(mall.acme, mall.users["acme:customer_service"]).get(f"/suborders/{so.pk}/")
+    body = page.content.decode()
+    assert page.status_code == 200 and "automation rule “Accept big Shanghai orders” fired" in body and 'data-testid="rule-run"' in body
+
+
+@pytest.mark.parametrize("conditions", [{"amount_min_minor": 10**9}, {"regions": ["BJ"]}, {"skus": ["NOPE-1"]},
+                                        {"channels": ["shopify"]}, {"customer_tags": ["vip"]}, {"categories": ["shoes"]}])
+def test_conditions_not_met_do_nothing(mall, conditions):
+    _rule(mall, conditions=conditions, actions=[{"type": "accept"}, {"type": "add_tag", "tag": "x"}])
+    so = _paid(mall)
+    version = _fresh(mall, so).version
+    _deliver(mall, so)
+    fresh = _fresh(mall, so)
+    assert (fresh.status, fresh.tags, fresh.version) == ("awaiting_acceptance", [], version)
+    with in_merchant_schema(mall.acme):
+        assert not RuleRun.objects.filter(suborder_id=so.pk).exists()
+
+
+def test_customer_tag_and_sku_conditions_hold_when_the_shopper_and_line_match(mall):
+    from automation.services import customer_tags_set
+
+    so_probe = _paid(mall)  # to learn the sku pattern and the shopper's email
+    with in_merchant_schema(mall.acme):
+        customer_tags_set(actor=mall.users["acme:manager"], email=so_probe.shopper_email.upper(), tags="VIP, wholesale")
+    so = _paid(mall)
+    with in_merchant_schema(mall.acme):
+        sku = so.lines.get().sku
+    _rule(mall, conditions={"customer_tags": ["vip"], "skus": [sku]}, actions=[{"type": "add_tag", "tag": "vip-order"}])
+    _deliver(mall, so)
+    assert _fresh(mall, so).tags == ["vip-order"]
+
+
+def test_rules_run_in_position_order_and_reordering_changes_the_result(mall):
+    hold = _rule(mall, name="Hold everything", actions=[{"type": "hold", "reason": "check the address"}])
+    accept = _rule(mall, name="Accept everything", actions=[{"type": "accept"}])
+    so = _paid(mall)
+    _deliver(mall, so)
+    fresh = _fresh(mall, so)
+    assert (fresh.status, fresh.hold_reason) == ("awaiting_acceptance", "check the address")
+    with in_merchant_schema(mall.acme):
+        run = RuleRun.objects.get(rule=accept, suborder_id=so.pk)
+        assert run.outcome == "refused" and run.actions[0]["code"] == "suborder_held"
+        assert RuleRun.objects.get(rule=hold, suborder_id=so.pk).id < run.id
+        rules_reorder(actor=mall.users["acme:manager"], rule_ids=[accept.pk, hold.pk])
+    so2 = _paid(mall)
+    _deliver(mall, so2)
+    fresh = _fresh(mall, so2)
+    assert (fresh.status, fresh.hold_reason) == ("accepted", "check the address")  # accepted first, then held
+
+
+def test_a_hold_blocks_acceptance_and_shipping_by_a_person_until_released(mall, api_at):
+    from fulfillment.shipments import shipment_create
+    from suborders.holds import suborder_hold, suborder_release
+    from suborders.services import suborder_accept
+
+    so = _paid(mall)
+    cs = mall.users["acme:customer_service"]
+    with in_merchant_schema(mall.acme):
+        suborder_hold(suborder_id=so.pk, reason="fraud check", actor=cs)
+        with pytest.raises(SubOrderHeld):
+            suborder_accept(suborder_id=so.pk, actor=mall.users["acme:owner"])
+    resp = api_at(mall.acme, mall.users["acme:manager"]).post(f"/api/v1/suborders/{so.pk}/accept/", HTTP_IDEMPOTENCY_KEY=f"held-{so.pk}")
+    assert resp.status_code == 409 and resp.json()["code"] == "suborder_held"
+    assert _fresh(mall, so).status == "awaiting_acceptance"
+    with in_merchant_schema(mall.acme):
+        with pytest.raises(PermissionDenied):  # warehouse may not release a hold (suborders.accept)
+            suborder_release(suborder_id=so.pk, actor=mall.users["acme:warehouse"])
+        suborder_release(suborder_id=so.pk, actor=cs)
+        suborder_accept(suborder_id=so.pk, actor=cs)
+        suborder_hold(suborder_id=so.pk, reason="wait for the shopper's call", actor=cs)
+        line = so.lines.get()
+        with pytest.raises(SubOrderHeld):
+            shipment_create(suborder_id=so.pk, actor=mall.users["acme:warehouse"], lines=[(line.pk, 1)], carrier="sf",
+                            tracking_number="SF1234567890123")
+        assert not so.shipments.exists()
+        assert [e.action for e in SubOrderEvent.objects.filter(suborder_id=so.pk, action__in=["held", "released"])] == \
+            ["held", "released", "held"]
+
+
+def test_release_button_on_the_page(mall, client_at):
+    from suborders.holds import suborder_hold
+
+    so = _paid(mall)
+    with in_merchant_schema(mall.acme):
+        suborder_hold(suborder_id=so.pk, reason="fraud check", actor=mall.users["acme:owner"])
+    assert 'data-testid="held"' in client_at(mall.acme, mall.users["acme:owner"]).get(f"/suborders/{so.pk}/").content.decode()
+    assert client_at(mall.acme, mall.users["acme:warehouse"]).post(f"/suborders/{so.pk}/release/").status_code == 403
+    assert _fresh(mall, so).held_at is not None
+    client_at(mall.acme, mall.users["acme:customer_service"]).post(f"/suborders/{so.pk}/release/")
+    assert _fresh(mall, so).held_at is None
+
+
+def test_an_owner_who_lost_the_capability_is_refused_and_the_refusal_is_recorded(mall):
+    manager = mall.users["acme:manager"]
+    rule = _rule(mall, owner="acme:manager", actions=[{"type": "accept"}, {"type": "add_tag", "tag": "seen"}])
+    membership = Membership.objects.get(user=manager, merchant=mall.acme)
+    membership_roles_set(actor=mall.users["acme:owner"], membership=membership, roles=["warehouse"])  # demoted: no accept, no tags
+    so = _paid(mall)
+    _deliver(mall, so)
+    fresh = _fresh(mall, so)
+    assert (fresh.status, fresh.tags) == ("awaiting_acceptance", [])
+    with in_merchant_schema(mall.acme):
+        run = RuleRun.objects.get(rule=rule, suborder_id=so.pk)
+        assert run.outcome == "refused"
+        assert [(a["type"], a["status"], a["code"]) for a in run.actions] == [("accept", "refused", "permission_denied"),
+                                                                              ("add_tag", "refused", "permission_denied")]
+        assert "suborders.accept" in run.actions[0]["detail"]
+        assert not SubOrderEvent.objects.filter(suborder_id=so.pk, action="accepted").exists()
+
+
+def test_an_owner_who_left_the_store_is_refused(mall):
+    rule = _rule(mall, owner="acme:manager", actions=[{"type": "accept"}])
+    Membership.objects.filter(user=mall.users["acme:manager"], merchant=mall.acme).update(is_active=False)
+    so = _paid(mall)
+    _deliver(mall, so)
+    assert _fresh(mall, so).status == "awaiting_acceptance"
+    with in_merchant_schema(mall.acme):
+        assert RuleRun.objects.get(rule=rule, suborder_id=so.pk).actions[0]["status"] == "refused"
+
+
+def test_a_redelivered_event_does_nothing_twice(mall):
+    rule = _rule(mall, actions=[{"type": "add_note", "text": "checked by rule"}, {"type": "accept"}])
+    so = _paid(mall)
+    _deliver(mall, so)
+    after_first = _fresh(mall, so)
+    _deliver(mall, so)  # the same event again (a retried delivery)
+    after_second = _fresh(mall, so)
+    assert (after_second.status, after_second.note, after_second.version) == ("accepted", "checked by rule", after_first.version)
+    with in_merchant_schema(mall.acme):
+        assert RuleRun.objects.filter(rule=rule, suborder_id=so.pk).count() == 1
+        assert SubOrderEvent.objects.filter(suborder_id=so.pk, action__in=["accepted", "note_added"]).count() == 2
+
+
+def test_rules_that_are_off_or_for_another_trigger_do_not_fire(mall):
+    _rule(mall, enabled=False, actions=[{"type": "accept"}])
+    _rule(mall, trigger="accepted", actions=[{"type": "add_tag", "tag": "accepted"}])
+    so = _paid(mall)
+    _deliver(mall, so)
+    assert (_fresh(mall, so).status, _fresh(mall, so).tags) == ("awaiting_acceptance", [])
+    with in_merchant_schema(mall.acme):
+        from suborders.services import suborder_accept
+
+        suborder_accept(suborder_id=so.pk, actor=mall.users["acme:owner"])
+    _deliver(mall, so, action="accepted")
+    assert _fresh(mall, so).tags == ["accepted"]
+
+
+def test_line_out_of_stock_fires_when_the_paid_suborder_took_the_last_units(mall):
+    rule = _rule(mall, trigger="line_out_of_stock", actions=[{"type": "hold", "reason": "last units: count the shelf"}])
+    order, _items = place_order(mall, qty=3, price_minor=1000, stock=3)
+    pay(order)
+    with in_merchant_schema(mall.acme):
+        so = SubOrder.objects.get(order_id=order.pk)
+    _deliver(mall, so)
+    assert _fresh(mall, so).hold_reason == "last units: count the shelf"
+    so2 = _paid(mall)  # stock left: the rule does not fire
+    _deliver(mall, so2)
+    with in_merchant_schema(mall.acme):
+        assert list(RuleRun.objects.filter(rule=rule).values_list("suborder_id", flat=True)) == [so.pk]
+
+
+def test_notify_staff_and_webhook_go_through_the_outbox(mall, mailoutbox):
+    _rule(mall, actions=[{"type": "notify_staff", "email": "manager@acme.test"}, {"type": "webhook"}])
+    so = _paid(mall)
+    event = _deliver(mall, so)
+    fired = OutboxEvent.objects.get(topic="automation.rule_fired", aggregate_id=str(so.pk))
+    assert fired.payload["outcome"] == "done" and fired.payload["number"] == so.number and fired.id > event.id
+    notify = OutboxEvent.objects.get(topic="automation.staff_notify", aggregate_id=str(so.pk))
+    assert notify.payload["email"] == "manager@acme.test" and mailoutbox == []  # nothing sent inside the transaction
+    from automation.handlers import send_staff_email
+
+    with in_merchant_schema(mall.acme):
+        send_staff_email(notify)
+    assert [m.to for m in mailoutbox] == [["manager@acme.test"]] and so.number in mailoutbox[0].subject
+    assert mailoutbox[0].extra_headers["Message-ID"].startswith("<")
+
+
+def test_dry_run_writes_nothing_and_lists_the_right_suborders(mall):
+    from core.models import OutboxEvent as Outbox
+    from permissions.models import AuditEntry
+
+    small = _paid(mall, qty=1, price_minor=1000)
+    big = _paid(mall, qty=3, price_minor=5000)
+    unpaid, _items = place_order(mall, qty=3, price_minor=5000)
+    rule = _rule(mall, enabled=False, conditions={"amount_min_minor": 10000}, actions=[{"type": "accept"}, {"type": "add_tag", "tag": "big"}])
+    with in_merchant_schema(mall.acme):
+        unpaid_so = SubOrder.objects.get(order_id=unpaid.pk)
+        counts = lambda: (SubOrderEvent.objects.count(), RuleRun.objects.count(), AuditEntry.objects.count(),  # noqa: E731
+                          Outbox.objects.count(), sorted(SubOrder.objects.values_list("pk", "version", "status")))
+        before = counts()
+        with CaptureQueriesContext(connection) as queries:
+            rows = rule_dry_run(rule=AutomationRule.objects.get(pk=rule.pk), last=3)
+        assert counts() == before
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE")]
+    assert writes == []
+    by_number = {r.number: r for r in rows}
+    assert [r.number for r in rows] == [unpaid_so.number, big.number, small.number]  # newest first
+    assert by_number[big.number].matched and [a["type"] for a in by_number[big.number].actions] == ["accept", "add_tag"]
+    assert not by_number[small.number].matched and "total at least" in by_number[small.number].why_not
+    assert not by_number[unpaid_so.number].matched and by_number[unpaid_so.number].triggered_at is None
