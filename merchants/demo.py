@@ -15,7 +15,7 @@ DEMO_PASSWORD = "mallard-demo"
 DEMO_MERCHANTS = [("acme", "Acme Outfitters 极致户外"), ("globex", "Globex Electronics 环球电子"), ("initech", "Initech Home 家居")]
 # Apps that seed demo data of their own: "module:function", called with the merchants list.
 DEMO_SEEDERS: list[str] = ["catalog.demo:seed_catalog", "orders.demo:seed_orders", "payments.demo:seed_payments", "suborders.demo:seed_lifecycle",
-                           "permissions.demo:seed_staff"]
+                           "permissions.demo:seed_staff", "notifications.demo:seed_notifications"]
 
 
 def _user(email: str, *, staff: bool = False, name: str = "", platform_roles: list[str] | None = None) -> User:

@@ -22,6 +22,7 @@ DASHBOARD_NAV: list[tuple] = [
     (_("Automation"), "automation-rules", "automation.manage"),
     (_("Automation"), "automation-rules", "automation.manage"),
     (_("API tokens"), "account-tokens", "tokens.manage"),
+    (_("Email branding"), "store-branding", "branding.edit"),
     (_("Webhooks"), "webhooks", "webhooks.manage"),
 ]
 

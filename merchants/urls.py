@@ -14,6 +14,7 @@ urlpatterns = [
     path("payments/", include("payments.merchant_urls")),
     path("audit/", include("permissions.audit_urls")),
     path("staff/", include("permissions.staff_urls")),
+    path("branding/", include("notifications.merchant_urls")),
     path("webhooks/", include("webhooks.urls")),
     path("automation/", include("automation.urls")),
     path("automation/", include("automation.urls")),

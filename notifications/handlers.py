@@ -1,82 +1,84 @@
-"""Outbox handlers that send emails. Each claims its effect first, so a redelivery sends nothing."""
+"""Outbox subscribers that notify people: each builds its notice's variables and hands it to
+notifications.services.notice_send, which sends it once per (event, recipient, channel) with a stable id.
+
+They are external subscribers: their claim is committed before the email/SMS goes out, and a retry after
+a crash carries the same `event.delivery_key` (docs/architecture.md, "Notifications")."""
 from django.conf import settings
-from django.core.mail import send_mail
-from django.template.loader import render_to_string
 
-from core.outbox import effect_claim, outbox_handler
+from core.outbox import outbox_handler
+from notifications.services import Notice, notice_send
 
 
-@outbox_handler("merchant.created")
+def _subscriber(topic: str, name: str):
+    """`@outbox_handler(topic, name=..., external=True)`; until core.outbox offers those arguments, the
+    plain registration (the handler then runs inside the relay's transaction)."""
+    try:
+        return outbox_handler(topic, name=name, external=True)
+    except TypeError:
+        return outbox_handler(topic)
+
+
+def _delivery_key(event, name: str) -> str:
+    return getattr(event, "delivery_key", None) or f"evt{event.pk}:{name}"
+
+
+def _send(event, name: str, notice: Notice) -> None:
+    notice_send(event=event, delivery_key=_delivery_key(event, name), notice=notice)
+
+
+@_subscriber("merchant.created", name="notifications.merchant_welcome")
 def send_merchant_welcome(event) -> None:
-    to = event.payload.get("contact_email")
-    if not to:
-        return
-    # Claim inside the relay's transaction: if sending fails, the claim rolls back with it.
-    if not effect_claim(event=event, handler="merchant_welcome_email"):
-        return
-    context = {"name": event.payload.get("name"), "host": event.payload.get("host"), "mall_host": settings.MALL_HOST}
-    send_mail(
-        subject=f"Welcome to Mallard, {context['name']}",
-        message=render_to_string("notifications/merchant_welcome.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[to],
-    )
+    p = event.payload
+    _send(event, "notifications.merchant_welcome", Notice(
+        kind="merchant_welcome", email=p.get("contact_email") or "",
+        context={"name": p.get("name") or "", "host": p.get("host") or "", "mall_host": settings.MALL_HOST}))
 
 
-def _send_once(event, *, handler: str, to: str, subject: str, template: str, context: dict) -> None:
-    if not to or not effect_claim(event=event, handler=handler):
-        return
-    send_mail(subject=subject, message=render_to_string(template, context),
-              from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[to])
-
-
-@outbox_handler("order.placed")
+@_subscriber("order.placed", name="notifications.order_placed")
 def send_order_placed(event) -> None:
     from core.money import Money
 
     p = event.payload
-    _send_once(event, handler="order_placed_email", to=p.get("email"), subject=f"Mallard order {p['number']}",
-               template="notifications/order_placed.txt",
-               context={"number": p["number"], "total": Money(p["total_minor"], p["currency"]).format(),
-                        "mall_host": settings.MALL_HOST, "stores": len(p.get("suborders", []))})
+    _send(event, "notifications.order_placed", Notice(
+        kind="order_placed", email=p.get("email") or "",
+        context={"number": p["number"], "total": Money(p["total_minor"], p["currency"]).format(),
+                 "mall_host": settings.MALL_HOST, "stores": len(p.get("suborders", []))}))
 
 
-@outbox_handler("order.expired")
+@_subscriber("order.expired", name="notifications.order_expired")
 def send_order_expired(event) -> None:
     p = event.payload
-    _send_once(event, handler="order_expired_email", to=p.get("email"), subject=f"Mallard order {p['number']} was cancelled",
-               template="notifications/order_expired.txt", context={"number": p["number"], "mall_host": settings.MALL_HOST})
+    _send(event, "notifications.order_expired", Notice(
+        kind="order_expired", email=p.get("email") or "", context={"number": p["number"], "mall_host": settings.MALL_HOST}))
 
 
 # --- the suborder lifecycle -----------------------------------------------------------------------
 
-SHOPPER_EMAILS = {  # suborder.changed action -> (handler name, template)
-    "accepted": ("suborder_accepted_email", "notifications/suborder_accepted.txt"),
-    "lines_refused": ("suborder_refused_email", "notifications/suborder_refused.txt"),
-    "lines_cancelled": ("suborder_cancelled_email", "notifications/suborder_refused.txt"),
-    "shipped": ("suborder_shipped_email", "notifications/suborder_shipped.txt"),
-    "delivered": ("suborder_delivered_email", "notifications/suborder_delivered.txt"),
+SHOPPER_KINDS = {  # suborder.changed action -> notification kind (notifications.kinds)
+    "accepted": "suborder_accepted",
+    "lines_refused": "suborder_refused",
+    "lines_cancelled": "suborder_cancelled",
+    "shipped": "suborder_shipped",
+    "delivered": "suborder_delivered",
 }
 
 
-def _shopper_language(email: str) -> str:
-    from permissions.models import User
-
-    lang = User.objects.filter(email__iexact=email).values_list("preferred_language", flat=True).first()
-    return lang if lang in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
-
-
-@outbox_handler("suborder.changed")
+@_subscriber("suborder.changed", name="notifications.suborder_changed")
 def send_suborder_lifecycle_email(event) -> None:
-    """The shopper hears of each store's acceptance, refusal (with the refund), shipment and delivery,
-    in their own language; the store hears of a new suborder to accept and of a missed deadline."""
+    """The shopper hears of each store's acceptance, refusal (with the refund), shipment and delivery, in
+    their own language and with the store's branding; the store hears of a new suborder to accept and of a
+    missed deadline."""
     from django.utils import translation
 
     from core.tenancy import in_public_schema
+    from notifications.selectors import notice_targets
     from suborders.models import SubOrder
 
+    name = "notifications.suborder_changed"
     p = event.payload
     action = p.get("action")
+    if action not in SHOPPER_KINDS and action not in ("paid", "late"):
+        return
     so = SubOrder.objects.filter(pk=int(event.aggregate_id)).first()  # the event runs in the merchant's schema
     if so is None:
         return
@@ -84,34 +86,30 @@ def send_suborder_lifecycle_email(event) -> None:
         from tenants.models import Merchant
 
         merchant = Merchant.objects.filter(pk=p.get("merchant_id")).first()
-        store = merchant.name if merchant else ""
-        if action in ("paid", "late") and merchant is not None:
-            subject = (f"New suborder {so.number} to accept" if action == "paid" else f"Suborder {so.number} is late to ship")
-            _send_once(event, handler=f"merchant_{action}_email", to=merchant.contact_email, subject=subject,
-                       template="notifications/merchant_suborder.txt",
-                       context={"number": so.number, "action": action, "deadline": so.accept_by if action == "paid" else so.ship_by,
-                                "host": f"{merchant.slug}.{settings.MALL_HOST}"})
-            return
-        if action not in SHOPPER_EMAILS:
-            return
-        handler, template = SHOPPER_EMAILS[action]
-        lang = _shopper_language(so.shopper_email)
+    if merchant is None:
+        return
+    if action in ("paid", "late"):
+        _send(event, name, Notice(
+            kind=f"merchant_suborder_{action}", email=merchant.contact_email or "",
+            context={"number": so.number, "deadline": so.accept_by if action == "paid" else so.ship_by,
+                     "host": f"{merchant.slug}.{settings.MALL_HOST}"}))
+        return
+    kind = SHOPPER_KINDS[action]
+    from notifications.kinds import KINDS
+
+    targets = notice_targets(kind=KINDS[kind], email=so.shopper_email or "", language=None)
+    if not targets:
+        return
     shipments = []
     if action == "shipped":
         from fulfillment.carriers import carrier_get
 
-        for sh in so.shipments.order_by("-id")[:1]:
-            c = carrier_get(sh.carrier)
-            shipments.append({"carrier": c.name if c else sh.carrier, "number": sh.tracking_number,
-                              "link": c.link(sh.tracking_number) if c else "", "eta": sh.estimated_delivery_at})
-    with translation.override(lang):
-        from django.utils.translation import gettext as _
-
-        subjects = {"accepted": _("%(store)s accepted your order %(number)s"), "lines_refused": _("%(store)s could not fulfil part of order %(number)s"),
-                    "lines_cancelled": _("Part of order %(number)s was cancelled"), "shipped": _("%(store)s shipped your order %(number)s"),
-                    "delivered": _("Your order %(number)s from %(store)s was delivered")}
-        with in_public_schema():
-            _send_once(event, handler=handler, to=so.shopper_email, subject=subjects[action] % {"store": store, "number": so.order_number},
-                       template=template, context={"store": store, "number": so.order_number, "lines": p.get("lines", []),
-                                                   "reason": p.get("reason", ""), "shipments": shipments,
-                                                   "mall_host": settings.MALL_HOST})
+        with translation.override(targets[0][2]):  # carrier names in the shopper's language
+            for sh in so.shipments.order_by("-id")[:1]:
+                c = carrier_get(sh.carrier)
+                shipments.append({"carrier": str(c.name) if c else sh.carrier, "number": sh.tracking_number,
+                                  "link": c.link(sh.tracking_number) if c else "", "eta": sh.estimated_delivery_at})
+    _send(event, name, Notice(
+        kind=kind, email=so.shopper_email, merchant_id=merchant.pk,
+        context={"store": merchant.name, "number": so.order_number, "lines": list(p.get("lines", [])),
+                 "reason": p.get("reason", ""), "shipments": shipments, "mall_host": settings.MALL_HOST}))

@@ -39,6 +39,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "tokens.manage": frozenset({Role.OWNER, Role.MANAGER}),
     "webhooks.manage": frozenset({Role.OWNER, Role.MANAGER}),  # endpoints, their secrets, deliveries, replays
     "audit.view": frozenset({Role.OWNER, Role.MANAGER}),  # search and export the store's audit trail
+    "branding.edit": frozenset({Role.OWNER, Role.MANAGER}),  # the store's name, logo and footer in its shoppers' emails
     "automation.manage": frozenset({Role.OWNER, Role.MANAGER}),  # automation rules, their dry runs and shoppers' tags
     # what of an order a role sees (permissions.visibility): warehouse never sees money, finance sees contacts masked
     "amounts.view": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE, Role.FINANCE}),
@@ -70,6 +71,7 @@ CAPABILITY_LABELS = {
     "tokens.manage": _("Create and revoke API tokens"),
     "webhooks.manage": _("Add and edit webhook endpoints, see their secrets and deliveries, redeliver and replay"),
     "audit.view": _("Search and export the audit trail"),
+    "branding.edit": _("Set the store's name, logo and footer in its shoppers' emails"),
     "automation.manage": _("Create, test and switch on automation rules; tag shoppers"),
     "amounts.view": _("See prices, totals, discounts, payments and refunds"),
     "contacts.view": _("See shoppers' phone numbers and street addresses unmasked"),
@@ -114,6 +116,8 @@ PLATFORM_CAPABILITIES: dict[str, frozenset[str]] = {
     "outbox.requeue": _ADMIN,
     "carriers.manage": _ADMIN,  # the transit-time (ETA) table
     "security.settings": _ADMIN,  # sign-in rules: second factor required of owners and operators
+    "notifications.view": ALL_PLATFORM_ROLES,  # the log of every email and SMS sent
+    "notifications.edit": _ADMIN,  # notification templates (every kind, both languages)
 }
 
 PLATFORM_CAPABILITY_LABELS = {
@@ -133,6 +137,8 @@ PLATFORM_CAPABILITY_LABELS = {
     "outbox.requeue": _("Requeue dead letters"),
     "carriers.manage": _("Edit carriers' transit times (the delivery estimate table)"),
     "security.settings": _("Require a second factor of store owners and operators"),
+    "notifications.view": _("See every email and SMS sent"),
+    "notifications.edit": _("Edit the notification templates"),
 }
 
 # A store capability an operator without merchants.act may still use inside a store, and the platform

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("fulfillment.tracking_urls")),
     path("", include("orders.urls")),
+    path("account/notifications/", include("notifications.account_urls")),
 ]

@@ -268,6 +268,13 @@ CELERY_BEAT_SCHEDULE = {
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = BASE_DIR / "var" / "mail"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Mallard <no-reply@mallard.localhost>")
+# Shoppers' SMS (notifications/sms/): "console" writes each message to SMS_FILE_PATH (the demo); "aliyun" sends
+# through Aliyun SMS SendSms, each kind through its approved template code (docs/operator-guide.md).
+SMS_PROVIDER = env("SMS_PROVIDER", "console")
+SMS_FILE_PATH = Path(env("SMS_FILE_PATH", str(BASE_DIR / "var" / "sms")))
+ALIYUN_SMS = {"endpoint": env("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/"),
+              "access_key_id": env("ALIYUN_SMS_ACCESS_KEY_ID", ""), "access_key_secret": env("ALIYUN_SMS_ACCESS_KEY_SECRET", ""),
+              "sign_name": env("ALIYUN_SMS_SIGN_NAME", ""), "template_codes": env("ALIYUN_SMS_TEMPLATE_CODES", "{}")}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -2,6 +2,7 @@
 from django.urls import path
 
 from console import parcels, views
+from notifications import views as notification_views
 from permissions import audit_views
 
 urlpatterns = [
@@ -18,4 +19,7 @@ urlpatterns = [
     path("security/", views.console_security_settings, name="console-security-settings"),
     path("audit/", audit_views.console_audit, name="console-audit"),
     path("audit/export.csv", audit_views.console_audit_export, name="console-audit-export"),
+    path("notifications/", notification_views.console_templates, name="console-notification-templates"),
+    path("notifications/<str:kind>/<str:language>/", notification_views.console_template_edit, name="console-notification-template"),
+    path("notifications/messages/", notification_views.console_messages, name="console-notification-messages"),
 ]

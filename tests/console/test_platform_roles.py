@@ -34,6 +34,9 @@ CONSOLE_ROUTES = {
     "console-audit": ("audit.view_all", "get", 200, {ADMIN}),
     "console-audit-export": ("audit.view_all", "get", 200, {ADMIN}),
     "console-security-settings": ("security.settings", "get", 200, {ADMIN}),
+    "console-notification-templates": ("notifications.edit", "get", 200, {ADMIN}),
+    "console-notification-template": ("notifications.edit", "get", 200, {ADMIN}),
+    "console-notification-messages": ("notifications.view", "get", 200, EVERYONE),
 }
 
 
@@ -69,7 +72,8 @@ def paid(mall):
 def _url(name: str, paid) -> str:
     kwargs = {"console-payment": {"payment_id": paid["payment"].pk},
               "console-payment-refund": {"payment_id": paid["payment"].pk},
-              "console-gateway-event-reprocess": {"event_id": paid["event"].pk}}.get(name, {})
+              "console-gateway-event-reprocess": {"event_id": paid["event"].pk},
+              "console-notification-template": {"kind": "order_placed", "language": "zh-hans"}}.get(name, {})
     return reverse(name, kwargs=kwargs, urlconf="config.urls_public")
 
 

@@ -308,33 +308,37 @@ def test_merchant_created_sends_one_welcome_email_even_when_relayed_twice(mall, 
 
     event = OutboxEvent.objects.get(topic="merchant.created", aggregate_id=str(merchant.pk))
     assert event.status == "delivered"
-    # Forced redelivery (the relay is at-least-once): the effect claim stops a second email.
+    # Forced redelivery (the relay is at-least-once): the message log's row (sent) stops a second email.
+    from notifications.models import Message
+
     OutboxEvent.objects.filter(pk=event.pk).update(status="pending")
     outbox_relay_batch()
     assert len([m for m in mailoutbox if to in m.to]) == 1
-    assert list(OutboxEffect.objects.filter(event=event).values_list("handler", flat=True)) == ["merchant_welcome_email"]
+    assert list(Message.objects.filter(event_id=event.pk).values_list("recipient", "kind", "status")) == [
+        (to, "merchant_welcome", "sent")]
 
 
 def test_welcome_email_failure_rolls_back_the_claim_so_the_retry_sends(mall, mailoutbox, monkeypatch, unique):
     from merchants.services import merchant_create
-    from notifications import handlers
+    from notifications import channels
+    from notifications.models import Message
 
     slug = unique("retry").replace("_", "-")
     to = f"boss@{slug}.test"
     merchant = merchant_create(slug=slug, name="Retry Retail", contact_email=to)
-    real_send = handlers.send_mail
+    real_send = channels.email_send
 
     def broken_send(**kwargs):
-        if to in kwargs["recipient_list"]:
+        if kwargs["to"] == to:
             raise OSError("mail server unreachable")
         return real_send(**kwargs)
 
-    monkeypatch.setattr(handlers, "send_mail", broken_send)
+    monkeypatch.setattr(channels, "email_send", broken_send)
     outbox_relay_batch()
     event = OutboxEvent.objects.get(topic="merchant.created", aggregate_id=str(merchant.pk))
     assert (event.status, event.attempts) == ("pending", 1)
-    assert not OutboxEffect.objects.filter(event=event).exists()
-    monkeypatch.setattr(handlers, "send_mail", real_send)
+    assert not Message.objects.filter(event_id=event.pk, status="sent").exists()
+    monkeypatch.setattr(channels, "email_send", real_send)
     _make_due(event)
     outbox_relay_batch()
     assert len([m for m in mailoutbox if to in m.to]) == 1

@@ -155,6 +155,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "automation-rule-dry-run": {"GET": "automation.manage"},
     "automation-rule-runs": {"GET": "automation.manage"},
     "suborders-release": {"POST": "suborders.accept"},
+    "store-branding": {"GET": "branding.edit", "POST": "branding.edit"},
     "account-security": {"GET": "open"},  # any signed-in user's own second factor
     # open on every host
     "login": {"GET": "open"},

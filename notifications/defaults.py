@@ -1,0 +1,178 @@
+"""The built-in text of every notification, per kind and language: what the migration seeds into
+NotificationTemplate and what "reset to default" restores. The operator edits the rows, not this file."""
+from __future__ import annotations
+
+# (kind, language) -> {"subject", "body_text", "body_html", "sms_body"}; templates use Django's syntax,
+# restricted to notifications.rendering's tags and filters and the kind's variables (notifications.kinds).
+DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
+    ("merchant_welcome", "en"): {
+        "subject": "Welcome to Mallard, {{ name }}",
+        "body_text": (
+            "Welcome to Mallard, {{ name }}!\n\n"
+            "Your store dashboard is ready at http://{{ host }}/\n"
+            "Sign in with the owner account you were given, add your warehouses and products, and you are open for business.\n\n"
+            "— The Mallard team\n"),
+    },
+    ("merchant_welcome", "zh-hans"): {
+        "subject": "欢迎入驻 Mallard，{{ name }}",
+        "body_text": (
+            "欢迎入驻 Mallard，{{ name }}！\n\n"
+            "您的店铺后台已开通：http://{{ host }}/\n"
+            "请用收到的店主账号登录，添加仓库和商品后即可开始营业。\n\n"
+            "— Mallard 团队\n"),
+    },
+    ("order_placed", "en"): {
+        "subject": "Mallard order {{ number }}",
+        "body_text": (
+            "Thank you for your order {{ number }}.\n\n"
+            "Total: {{ total }}, from {{ stores }} store{{ stores|pluralize }}. Each store ships its part separately;\n"
+            "follow them on http://{{ mall_host }}/orders/{{ number }}/\n\n"
+            "Please complete the payment within 30 minutes, or the order is cancelled and its items go back on the shelf.\n\n"
+            "订单 {{ number }} 已提交。请在 30 分钟内完成付款。\n"),
+        "sms_body": "Mallard: order {{ number }} placed, total {{ total }}. Please pay within 30 minutes.",
+    },
+    ("order_placed", "zh-hans"): {
+        "subject": "Mallard 订单 {{ number }}",
+        "body_text": (
+            "感谢您的订单 {{ number }}。\n\n"
+            "合计：{{ total }}，来自 {{ stores }} 家店铺，各店铺分别发货；\n"
+            "查看进度：http://{{ mall_host }}/orders/{{ number }}/\n\n"
+            "请在 30 分钟内完成付款，否则订单将被取消，商品放回货架。\n"),
+        "sms_body": "【Mallard】订单 {{ number }} 已提交，合计 {{ total }}，请在 30 分钟内付款。",
+    },
+    ("order_expired", "en"): {
+        "subject": "Mallard order {{ number }} was cancelled",
+        "body_text": (
+            "Your order {{ number }} was cancelled because the payment did not arrive in time.\n"
+            "Nothing was charged. The items are back in stock if you still want them: http://{{ mall_host }}/\n\n"
+            "订单 {{ number }} 因未在规定时间内付款已取消，未产生任何费用。\n"),
+        "sms_body": "Mallard: order {{ number }} was cancelled (not paid in time). Nothing was charged.",
+    },
+    ("order_expired", "zh-hans"): {
+        "subject": "Mallard 订单 {{ number }} 已取消",
+        "body_text": (
+            "订单 {{ number }} 因未在规定时间内付款已取消，未产生任何费用。\n"
+            "商品已放回货架，如仍需要可再次下单：http://{{ mall_host }}/\n"),
+        "sms_body": "【Mallard】订单 {{ number }} 因未按时付款已取消，未产生任何费用。",
+    },
+    ("suborder_accepted", "en"): {
+        "subject": "{{ store }} accepted your order {{ number }}",
+        "body_text": (
+            "{{ store }} accepted your order {{ number }} and is preparing it.\n\n"
+            "Follow it at http://{{ mall_host }}/orders/{{ number }}/\n"),
+        "sms_body": "{{ store }} accepted your order {{ number }}.",
+    },
+    ("suborder_accepted", "zh-hans"): {
+        "subject": "{{ store }} 已接单：您的订单 {{ number }}",
+        "body_text": (
+            "{{ store }} 已接单，正在为您的订单 {{ number }} 备货。\n\n"
+            "查看订单进度： http://{{ mall_host }}/orders/{{ number }}/\n"),
+        "sms_body": "【{{ store }}】已接单：您的订单 {{ number }}。",
+    },
+    ("suborder_refused", "en"): {
+        "subject": "{{ store }} could not fulfil part of order {{ number }}",
+        "body_text": (
+            "{{ store }} could not fulfil these items of your order {{ number }}:\n"
+            "{% for l in lines %}- {{ l.quantity }} × {{ l.sku }}\n{% endfor %}"
+            "{% if reason %}Reason: {{ reason }}\n{% endif %}\n"
+            "What you paid for them is refunded to your original payment method.\n\n"
+            "http://{{ mall_host }}/orders/{{ number }}/\n"),
+        "sms_body": "{{ store }} could not fulfil part of order {{ number }}; it is refunded.",
+    },
+    ("suborder_refused", "zh-hans"): {
+        "subject": "{{ store }} 无法发出订单 {{ number }} 中的部分商品",
+        "body_text": (
+            "{{ store }} 无法发出您订单 {{ number }} 中的以下商品：\n"
+            "{% for l in lines %}- {{ l.quantity }} × {{ l.sku }}\n{% endfor %}"
+            "{% if reason %}原因: {{ reason }}\n{% endif %}\n"
+            "这些商品的货款将原路退回。\n\n"
+            "http://{{ mall_host }}/orders/{{ number }}/\n"),
+        "sms_body": "【{{ store }}】无法发出订单 {{ number }} 中的部分商品，货款将原路退回。",
+    },
+    ("suborder_cancelled", "en"): {
+        "subject": "Part of order {{ number }} was cancelled",
+        "body_text": (
+            "{{ store }} could not fulfil these items of your order {{ number }}:\n"
+            "{% for l in lines %}- {{ l.quantity }} × {{ l.sku }}\n{% endfor %}"
+            "{% if reason %}Reason: {{ reason }}\n{% endif %}\n"
+            "What you paid for them is refunded to your original payment method.\n\n"
+            "http://{{ mall_host }}/orders/{{ number }}/\n"),
+        "sms_body": "Part of order {{ number }} was cancelled; it is refunded.",
+    },
+    ("suborder_cancelled", "zh-hans"): {
+        "subject": "订单 {{ number }} 中的部分商品已取消",
+        "body_text": (
+            "{{ store }} 无法发出您订单 {{ number }} 中的以下商品：\n"
+            "{% for l in lines %}- {{ l.quantity }} × {{ l.sku }}\n{% endfor %}"
+            "{% if reason %}原因: {{ reason }}\n{% endif %}\n"
+            "这些商品的货款将原路退回。\n\n"
+            "http://{{ mall_host }}/orders/{{ number }}/\n"),
+        "sms_body": "【Mallard】订单 {{ number }} 中的部分商品已取消，货款将原路退回。",
+    },
+    ("suborder_shipped", "en"): {
+        "subject": "{{ store }} shipped your order {{ number }}",
+        "body_text": (
+            "{{ store }} shipped your order {{ number }}.\n"
+            "{% for s in shipments %}Carrier: {{ s.carrier }} · Tracking number: {{ s.number }}"
+            "{% if s.link %}\n{{ s.link }}{% endif %}{% if s.eta %}\nExpected: {{ s.eta|date:\"Y-m-d\" }}{% endif %}\n"
+            "{% endfor %}\nhttp://{{ mall_host }}/orders/{{ number }}/\n"),
+        "sms_body": "{{ store }} shipped your order {{ number }}{% for s in shipments %}: {{ s.carrier }} {{ s.number }}{% endfor %}.",
+    },
+    ("suborder_shipped", "zh-hans"): {
+        "subject": "{{ store }} 已发货：您的订单 {{ number }}",
+        "body_text": (
+            "{{ store }} 已发出您的订单 {{ number }}。\n"
+            "{% for s in shipments %}快递公司: {{ s.carrier }} · 运单号: {{ s.number }}"
+            "{% if s.link %}\n{{ s.link }}{% endif %}{% if s.eta %}\n预计送达: {{ s.eta|date:\"Y-m-d\" }}{% endif %}\n"
+            "{% endfor %}\nhttp://{{ mall_host }}/orders/{{ number }}/\n"),
+        "sms_body": "【{{ store }}】已发货：订单 {{ number }}{% for s in shipments %}，{{ s.carrier }} 运单号 {{ s.number }}{% endfor %}。",
+    },
+    ("suborder_delivered", "en"): {
+        "subject": "Your order {{ number }} from {{ store }} was delivered",
+        "body_text": (
+            "Your order {{ number }} from {{ store }} was delivered.\n\n"
+            "Something wrong? Open the order to ask for help. http://{{ mall_host }}/orders/{{ number }}/\n"),
+        "sms_body": "Your order {{ number }} from {{ store }} was delivered.",
+    },
+    ("suborder_delivered", "zh-hans"): {
+        "subject": "您在 {{ store }} 的订单 {{ number }} 已签收",
+        "body_text": (
+            "您在 {{ store }} 的订单 {{ number }} 已签收。\n\n"
+            "有问题？请打开订单联系我们： http://{{ mall_host }}/orders/{{ number }}/\n"),
+        "sms_body": "【{{ store }}】您的订单 {{ number }} 已签收。",
+    },
+    ("merchant_suborder_paid", "en"): {
+        "subject": "New suborder {{ number }} to accept",
+        "body_text": (
+            "A new paid suborder {{ number }} is waiting for you to accept or refuse it"
+            "{% if deadline %} by {{ deadline|date:\"Y-m-d H:i\" }} UTC{% endif %}.\n\n"
+            "http://{{ host }}/suborders/\n"),
+    },
+    ("merchant_suborder_paid", "zh-hans"): {
+        "subject": "新的子订单 {{ number }} 待接单",
+        "body_text": (
+            "已付款的子订单 {{ number }} 等待您接单或拒单"
+            "{% if deadline %}（截止 {{ deadline|date:\"Y-m-d H:i\" }} UTC）{% endif %}。\n\n"
+            "http://{{ host }}/suborders/\n"),
+    },
+    ("merchant_suborder_late", "en"): {
+        "subject": "Suborder {{ number }} is late to ship",
+        "body_text": (
+            "Suborder {{ number }} has passed its shipping deadline"
+            "{% if deadline %} ({{ deadline|date:\"Y-m-d H:i\" }} UTC){% endif %}.\n\n"
+            "http://{{ host }}/suborders/\n"),
+    },
+    ("merchant_suborder_late", "zh-hans"): {
+        "subject": "子订单 {{ number }} 已超过发货期限",
+        "body_text": (
+            "子订单 {{ number }} 已超过发货期限"
+            "{% if deadline %}（{{ deadline|date:\"Y-m-d H:i\" }} UTC）{% endif %}。\n\n"
+            "http://{{ host }}/suborders/\n"),
+    },
+}
+
+
+def default_for(kind: str, language: str) -> dict[str, str]:
+    """The built-in fields of (kind, language), every field present ('' where there is none)."""
+    row = DEFAULTS.get((kind, language)) or DEFAULTS[(kind, "en")]
+    return {f: row.get(f, "") for f in ("subject", "body_text", "body_html", "sms_body")}

@@ -1,0 +1,56 @@
+"""The notifications Mallard sends: one kind per message, with who receives it, the variables its
+templates may use, and the sample values the console's preview renders them with."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+SHOPPER, MERCHANT = "shopper", "merchant"
+EMAIL, SMS = "email", "sms"
+CHANNELS = (EMAIL, SMS)
+LANGUAGES = ("en", "zh-hans")
+
+
+@dataclass(frozen=True)
+class NoticeKind:
+    key: str
+    label: object
+    audience: str  # SHOPPER: preferences apply, SMS possible; MERCHANT: the store's contact email
+    variables: tuple[str, ...]
+    sample: dict = field(default_factory=dict)
+    branded: bool = False  # a store's shopper email: the store's display name, logo and footer apply
+
+
+_SAMPLE_ORDER = {"number": "M-20261203-0042", "mall_host": "mall.example"}
+_SAMPLE_STORE = {**_SAMPLE_ORDER, "store": "Acme Outfitters"}
+_SAMPLE_LINES = [{"quantity": 2, "sku": "TENT-2P-GRN"}, {"quantity": 1, "sku": "LAMP-USB"}]
+_WHEN = dt.datetime(2026, 12, 4, 10, 30, tzinfo=dt.UTC)
+
+KINDS: dict[str, NoticeKind] = {k.key: k for k in [
+    NoticeKind("merchant_welcome", _("Welcome of a new store"), MERCHANT, ("name", "host", "mall_host"),
+               {"name": "Acme Outfitters", "host": "acme.mall.example", "mall_host": "mall.example"}),
+    NoticeKind("order_placed", _("Order placed"), SHOPPER, ("number", "total", "stores", "mall_host"),
+               {**_SAMPLE_ORDER, "total": "CNY 128.00", "stores": 2}),
+    NoticeKind("order_expired", _("Unpaid order cancelled"), SHOPPER, ("number", "mall_host"), dict(_SAMPLE_ORDER)),
+    NoticeKind("suborder_accepted", _("A store accepted the order"), SHOPPER, ("store", "number", "mall_host"),
+               dict(_SAMPLE_STORE), branded=True),
+    NoticeKind("suborder_refused", _("A store could not fulfil items"), SHOPPER,
+               ("store", "number", "lines", "reason", "mall_host"),
+               {**_SAMPLE_STORE, "lines": _SAMPLE_LINES, "reason": "out of stock"}, branded=True),
+    NoticeKind("suborder_cancelled", _("Items of the order were cancelled"), SHOPPER,
+               ("store", "number", "lines", "reason", "mall_host"),
+               {**_SAMPLE_STORE, "lines": _SAMPLE_LINES[:1], "reason": "cancelled at your request"}, branded=True),
+    NoticeKind("suborder_shipped", _("A store shipped the order"), SHOPPER, ("store", "number", "shipments", "mall_host"),
+               {**_SAMPLE_STORE, "shipments": [{"carrier": "SF Express", "number": "SF1234567890123",
+                                                "link": "https://www.sf-express.com/", "eta": _WHEN}]}, branded=True),
+    NoticeKind("suborder_delivered", _("The order was delivered"), SHOPPER, ("store", "number", "mall_host"),
+               dict(_SAMPLE_STORE), branded=True),
+    NoticeKind("merchant_suborder_paid", _("New suborder to accept (to the store)"), MERCHANT, ("number", "deadline", "host"),
+               {"number": "S-ACME-000042", "deadline": _WHEN, "host": "acme.mall.example"}),
+    NoticeKind("merchant_suborder_late", _("Suborder late to ship (to the store)"), MERCHANT, ("number", "deadline", "host"),
+               {"number": "S-ACME-000042", "deadline": _WHEN, "host": "acme.mall.example"}),
+]}
+
+SHOPPER_KINDS = [k for k in KINDS.values() if k.audience == SHOPPER]
