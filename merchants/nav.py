@@ -10,6 +10,7 @@ DASHBOARD_NAV: list[tuple] = [
     (_("Stock"), "catalog-stock", "stock.view"),
     (_("Import"), "catalog-import", "catalog.edit"),
     (_("Suborders"), "suborders-list", "suborders.view"),
+    (_("Import orders"), "imports-orders", "orders.import"),
     (_("Flagged parcels"), "parcels-flagged", "suborders.view"),
     (_("Pick & pack"), "suborders-warehouse", "suborders.ship"),
     (_("Documents"), "documents", "suborders.ship"),

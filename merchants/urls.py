@@ -8,6 +8,7 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("suborders/", include("suborders.urls")),
     path("drafts/", include("suborders.draft_urls")),
+    path("imports/", include("imports.urls")),
     path("shipping/", include("fulfillment.urls")),
     path("documents/", include("fulfillment.document_urls")),
     path("parcels/", include("fulfillment.parcel_urls")),

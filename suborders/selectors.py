@@ -56,6 +56,7 @@ class SubOrderListFilters:
     created_before: datetime | None = None  # exclusive
     warehouse_id: int | None = None
     carrier: str | None = None
+    channel: str | None = None  # where it was sold: mallard, or an import channel (imports/)
     late: bool | None = None
     flagged: bool | None = None  # late, or a parcel of it needs a look (fulfillment.selectors.shipments_flagged)
     q: str = ""
@@ -152,6 +153,12 @@ def _ordering(text: str) -> str:
     return text
 
 
+def _channel(text: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", text):
+        raise ValidationFailed(_("A channel is lowercase letters, digits, - and _, such as shopify."), field="channel")
+    return text
+
+
 def _limit(text: str) -> int:
     n = _ascii_digits(text, "limit")
     if not 1 <= n <= MAX_PAGE_SIZE:
@@ -166,6 +173,7 @@ _PARAMS = {
     "to": (40, lambda t: {"created_before": _moment(t, "to", end=True)}),
     "warehouse": (18, lambda t: {"warehouse_id": _ascii_digits(t, "warehouse")}),
     "carrier": (20, lambda t: {"carrier": _carrier(t)}),
+    "channel": (32, lambda t: {"channel": _channel(t)}),
     "late": (5, lambda t: {"late": _flag(t, "late")}),
     "flagged": (5, lambda t: {"flagged": _flag(t, "flagged")}),
     "q": (100, lambda t: {"q": _search(t)}),
@@ -374,6 +382,10 @@ def _filtered(f: SubOrderListFilters):
         qs = qs.filter(warehouse_id__in=sorted(f.warehouse_ids))
     if f.suborder_ids is not None:
         qs = qs.filter(pk__in=sorted(f.suborder_ids))
+    if f.channel == "mallard":
+        qs = qs.filter(channel="mallard")
+    elif f.channel:  # an imported order always has its external id: the partial unique index serves this
+        qs = qs.filter(channel=f.channel).exclude(external_order_id="")
     if f.carrier:
         qs = qs.filter(Exists(Shipment.objects.filter(suborder_id=OuterRef("pk"), carrier=f.carrier)))
     if f.late is not None:

@@ -22,7 +22,7 @@ STATUS_LABELS = dict(SubOrderStatus.choices)
 # One row of the suborder list (suborders/suborder_list.html), filled with escaped values in suborder_list.
 _ROW = ('<tr data-number="{number}">{check}\n      <td><a href="{url}">{number}</a></td><td>{created}</td>\n'
         '      <td><span class="badge">{status}</span>{late}</td>\n'
-        '      <td>{shopper}</td><td>{total}</td><td>{warehouse}</td></tr>')
+        '      <td>{shopper}</td><td>{total}</td><td>{warehouse}</td><td>{channel}</td></tr>')
 _CHECKBOX = ('<td><input type="checkbox" name="ids" value="{pk}" form="bulk-form" aria-label="{label}" '
              'data-testid="select-{pk}"></td>')
 
@@ -73,7 +73,9 @@ def suborder_list(request):
             late=late if so.is_late else "",
             shopper=escape(name if see.contacts else mask_name(name)) if (name := (so.shipping_address or {}).get("name", "")) else "",
             total=escape(Money(so.total_minor, so.currency).format()) if see.amounts else "",
-            warehouse=escape(so.warehouse_name)))
+            warehouse=escape(so.warehouse_name),
+            channel="" if so.channel == "mallard" else
+            f'<span class="badge" data-testid="channel">{escape(so.channel)}</span> {escape(so.external_order_id)}'))
     query = request.GET.copy()
     query.pop("cursor", None)
     first_url = "?" + query.urlencode() if filters.after else ""

@@ -2,6 +2,7 @@
 from django.urls import path
 
 from console import parcels, views
+from imports import views as import_views
 from notifications import views as notification_views
 from permissions import audit_views
 
@@ -16,6 +17,9 @@ urlpatterns = [
     path("payments/<int:payment_id>/refund/", views.console_payment_refund, name="console-payment-refund"),
     path("parcels/", parcels.console_parcels, name="console-parcels"),
     path("roles/", views.console_roles, name="console-roles"),
+    path("imports/", import_views.console_import, name="console-imports"),
+    path("imports/<uuid:job_id>/", import_views.console_import_job, name="console-imports-job"),
+    path("imports/<uuid:job_id>/status/", import_views.console_import_status, name="console-imports-status"),
     path("security/", views.console_security_settings, name="console-security-settings"),
     path("audit/", audit_views.console_audit, name="console-audit"),
     path("audit/export.csv", audit_views.console_audit_export, name="console-audit-export"),

@@ -34,6 +34,9 @@ CONSOLE_ROUTES = {
     "console-audit": ("audit.view_all", "get", 200, {ADMIN}),
     "console-audit-export": ("audit.view_all", "get", 200, {ADMIN}),
     "console-security-settings": ("security.settings", "get", 200, {ADMIN}),
+    "console-imports": ("orders.import_all", "get", 200, {ADMIN}),
+    "console-imports-job": ("orders.import_all", "get", 404, {ADMIN}),  # a job id that exists nowhere: 404 to an admin
+    "console-imports-status": ("orders.import_all", "get", 404, {ADMIN}),
     "console-notification-templates": ("notifications.edit", "get", 200, {ADMIN}),
     "console-notification-template": ("notifications.edit", "get", 200, {ADMIN}),
     "console-notification-messages": ("notifications.view", "get", 200, EVERYONE),
@@ -73,6 +76,8 @@ def _url(name: str, paid) -> str:
     kwargs = {"console-payment": {"payment_id": paid["payment"].pk},
               "console-payment-refund": {"payment_id": paid["payment"].pk},
               "console-gateway-event-reprocess": {"event_id": paid["event"].pk},
+              "console-imports-job": {"job_id": "00000000-0000-4000-8000-000000000000"},
+              "console-imports-status": {"job_id": "00000000-0000-4000-8000-000000000000"},
               "console-notification-template": {"kind": "order_placed", "language": "zh-hans"}}.get(name, {})
     return reverse(name, kwargs=kwargs, urlconf="config.urls_public")
 
