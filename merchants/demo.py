@@ -16,6 +16,8 @@ DEMO_MERCHANTS = [("acme", "Acme Outfitters 极致户外"), ("globex", "Globex E
 # Apps that seed demo data of their own: "module:function", called with the merchants list.
 DEMO_SEEDERS: list[str] = ["catalog.demo:seed_catalog", "orders.demo:seed_orders", "payments.demo:seed_payments", "suborders.demo:seed_lifecycle",
                            "permissions.demo:seed_staff", "notifications.demo:seed_notifications"]
+DEMO_SEEDERS += ["automation.demo:seed_automation"]  # rules and their runs on the lifecycle seeder's suborders
+DEMO_SEEDERS += ["webhooks.demo:seed_webhooks"]  # acme: one delivery that succeeded, one that keeps failing
 
 
 def _user(email: str, *, staff: bool = False, name: str = "", platform_roles: list[str] | None = None) -> User:
