@@ -23,9 +23,11 @@ def seed_notifications(merchants) -> None:
     templates_seed_defaults()
     acme = next((m for m in merchants if m.slug == "acme"), None)
     if acme is not None and not StoreBranding.objects.filter(merchant_id=acme.pk).exists():
-        owner = Membership.objects.get(merchant=acme, user__email="owner@acme.localhost").user
-        branding_update(actor=owner, merchant=acme, display_name="Acme Outfitters 极致户外", logo=_demo_logo(),
-                        footer_text="Acme Outfitters · 极致户外\nQuestions? Reply to this email or call 400-800-1234.")
+        owner = (Membership.objects.filter(merchant=acme, is_active=True, roles__contains=["owner"])
+                 .select_related("user").order_by("id").first())
+        if owner is not None:
+            branding_update(actor=owner.user, merchant=acme, display_name="Acme Outfitters 极致户外", logo=_demo_logo(),
+                            footer_text="Acme Outfitters · 极致户外\nQuestions? Reply to this email or call 400-800-1234.")
     shopper = User.objects.filter(email="shopper1@example.com").first()
     if shopper is not None and not NotificationProfile.objects.filter(user=shopper).exists():
         preferences_update(user=shopper, language="zh-hans", phone="+8613800138000",
