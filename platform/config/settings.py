@@ -1,5 +1,6 @@
 """Mallard settings: everything from the environment (12-factor), with safe defaults for the demo."""
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -257,6 +258,7 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "core.tasks.outbox_relay", "schedule": 5.0},
+    "outbox-history-sweep": {"task": "core.tasks.outbox_sweep_history", "schedule": 3600.0},
     "expire-unpaid-orders": {"task": "orders.tasks.expire_unpaid_orders", "schedule": 60.0},
     "expire-stock-reservations": {"task": "catalog.tasks.expire_reservations_all", "schedule": 60.0},
     "payments-sweep": {"task": "payments.tasks.payments_sweep", "schedule": 300.0},
@@ -264,6 +266,12 @@ CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "permissions.tasks.audit_seal_pending", "schedule": 10.0},
     "webhooks-sweep": {"task": "webhooks.tasks.webhooks_sweep", "schedule": 5.0},
 }
+
+# The outbox (core.outbox): how long an outside effect may run before its delivery is made again (with the
+# same key), how long delivered history is kept, and whether payloads are checked against <app>/events.py.
+OUTBOX_LEASE_SECONDS = int(env("OUTBOX_LEASE_SECONDS", "300"))
+OUTBOX_RETENTION_DAYS = int(env("OUTBOX_RETENTION_DAYS", "14"))
+OUTBOX_CHECK_PAYLOADS = env("OUTBOX_CHECK_PAYLOADS", "1" if DEBUG or "pytest" in sys.modules else "0") == "1"
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = BASE_DIR / "var" / "mail"

@@ -3,7 +3,8 @@ import pytest
 from django.db import connection
 from django.urls import Resolver404, resolve
 
-from core.models import OutboxEvent
+from core.events import topic as declare
+from core.models import OutboxDelivery, OutboxEvent
 from core.outbox import outbox_emit
 from core.tenancy import in_merchant_schema
 from tenants.models import Domain, Merchant
@@ -15,14 +16,25 @@ def _schema_exists(name: str) -> bool:
         return cur.fetchone() is not None
 
 
-def _dead_event(topic="test.console.dead", schema_merchant=None, agg="1") -> OutboxEvent:
+for _name in ("test.console.dead", "test.console.alive", "test.console.done"):
+    declare(_name, app="tests", fires="console tests", payload={})
+
+
+def _delivery(topic: str, agg: str, subscriber: str, schema_merchant=None, **fields) -> OutboxDelivery:
     if schema_merchant is not None:
         with in_merchant_schema(schema_merchant):
             event = outbox_emit(topic=topic, aggregate_type="test", aggregate_id=agg)
     else:
         event = outbox_emit(topic=topic, aggregate_type="test", aggregate_id=agg)
-    OutboxEvent.objects.filter(pk=event.pk).update(status="dead", attempts=8, last_error="RuntimeError: smtp down")
-    return event
+    OutboxEvent.objects.filter(pk=event.pk).update(status="routed")
+    return OutboxDelivery.objects.create(event=event, subscriber=subscriber, schema_name=event.schema_name,
+                                         aggregate_type="test", aggregate_id=agg, **fields)
+
+
+def _dead_event(topic="test.console.dead", schema_merchant=None, agg="1") -> OutboxDelivery:
+    """A dead letter: one subscriber's delivery of an event that spent its attempts."""
+    return _delivery(topic, agg, "tests.console.dead_subscriber", schema_merchant, status="dead", attempts=8,
+                     last_error="RuntimeError: smtp down")
 
 
 # --- who may enter --------------------------------------------------------------------------
@@ -30,7 +42,7 @@ def _dead_event(topic="test.console.dead", schema_merchant=None, agg="1") -> Out
 @pytest.mark.parametrize("who", ["acme:owner", "shopper", "nobody", None])
 def test_only_operators_reach_the_super_admin(mall, client_at, who):
     user = mall.users[who] if who else None
-    for path in ("/admin/", "/admin/core/outboxevent/", "/admin/tenants/merchant/add/", "/console/"):
+    for path in ("/admin/", "/admin/core/outboxevent/", "/admin/core/outboxdelivery/", "/admin/tenants/merchant/add/", "/console/"):
         resp = client_at(None, user).get(path)
         assert resp.status_code == 302, path
         assert resp["Location"].startswith("/admin/login/"), path
@@ -40,6 +52,7 @@ def test_operator_reaches_the_super_admin(mall, client_at):
     client = client_at(None, mall.users["operator"])
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/core/outboxevent/").status_code == 200
+    assert client.get("/admin/core/outboxdelivery/").status_code == 200
     assert client.get("/console/").status_code == 200
 
 
@@ -64,38 +77,38 @@ def _result_rows(client, query: str) -> str:
     """The change list's result table only (the filter sidebar lists every topic)."""
     import re
 
-    body = client.get(f"/admin/core/outboxevent/?{query}").content.decode()
+    body = client.get(f"/admin/core/outboxdelivery/?{query}").content.decode()
     m = re.search(r'<table id="result_list">(.*?)</table>', body, re.S)
     return m.group(1) if m else ""
 
 
 def test_dead_letters_are_visible_and_filterable(mall, client_at):
     dead = _dead_event(agg="dead-1")
-    alive = outbox_emit(topic="test.console.alive", aggregate_type="test", aggregate_id="alive-1")
+    alive = _delivery("test.console.alive", "alive-1", "tests.console.live_subscriber")
     client = client_at(None, mall.users["operator"])
     rows = _result_rows(client, "status__exact=dead")
     assert "test.console.dead" in rows and "RuntimeError: smtp down" in rows
     assert "test.console.alive" not in rows
-    rows = _result_rows(client, "topic=test.console.alive")
+    rows = _result_rows(client, "subscriber=tests.console.live_subscriber")
     assert "test.console.alive" in rows and "test.console.dead" not in rows
     rows = _result_rows(client, "schema_name=public&status__exact=pending")
     assert f"/{alive.pk}/change/" in rows and f"/{dead.pk}/change/" not in rows
-    assert client.get(f"/admin/core/outboxevent/{dead.pk}/change/").status_code == 200
+    assert client.get(f"/admin/core/outboxdelivery/{dead.pk}/change/").status_code == 200
+    assert client.get(f"/admin/core/outboxevent/{dead.event_id}/change/").status_code == 200  # with its deliveries
 
 
 def test_requeue_action_gives_dead_letters_another_round(mall, client_at):
     dead = _dead_event(agg="dead-2")
-    delivered = outbox_emit(topic="test.console.done", aggregate_type="test", aggregate_id="done-1")
-    OutboxEvent.objects.filter(pk=delivered.pk).update(status="delivered", attempts=1)
+    delivered = _delivery("test.console.done", "done-1", "tests.console.live_subscriber", status="delivered", attempts=1)
     resp = client_at(None, mall.users["operator"]).post(
-        "/admin/core/outboxevent/",
+        "/admin/core/outboxdelivery/",
         {"action": "requeue", "_selected_action": [dead.pk, delivered.pk]},
         follow=True,
     )
     assert resp.status_code == 200
     body = resp.content.decode()
     assert "Requeued 1 dead letter." in body
-    assert "1 selected event was not a dead letter" in body
+    assert "1 selected delivery was not a dead letter" in body
     dead.refresh_from_db()
     delivered.refresh_from_db()
     assert (dead.status, dead.attempts) == ("pending", 0)
@@ -103,13 +116,18 @@ def test_requeue_action_gives_dead_letters_another_round(mall, client_at):
 
 
 def test_outbox_admin_is_read_only(mall, client_at):
-    event = _dead_event(agg="ro-1")
+    delivery = _dead_event(agg="ro-1")
+    event = delivery.event
     client = client_at(None, mall.users["operator"])
     assert client.get("/admin/core/outboxevent/add/").status_code == 403
-    client.post(f"/admin/core/outboxevent/{event.pk}/change/", {"status": "delivered"})
+    assert client.get("/admin/core/outboxdelivery/add/").status_code == 403
+    client.post(f"/admin/core/outboxevent/{event.pk}/change/", {"status": "pending"})
+    client.post(f"/admin/core/outboxdelivery/{delivery.pk}/change/", {"status": "delivered"})
     assert client.post(f"/admin/core/outboxevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.post(f"/admin/core/outboxdelivery/{delivery.pk}/delete/", {"post": "yes"}).status_code == 403
     event.refresh_from_db()
-    assert event.status == "dead"
+    delivery.refresh_from_db()
+    assert (event.status, delivery.status) == ("routed", "dead")
 
 
 # --- merchants from the admin -----------------------------------------------------------------

@@ -7,7 +7,8 @@ import pytest
 from django.urls import URLPattern, reverse
 
 from core.errors import PermissionDenied
-from core.models import OutboxEvent
+from core.events import topic as declare
+from core.models import OutboxDelivery, OutboxEvent
 from core.outbox import outbox_emit
 from core.tenancy import in_merchant_schema
 from permissions.models import AuditEntry, User
@@ -242,6 +243,8 @@ def _admin_pages(mall, event_pk):
         "/admin/tenants/merchant/add/": {ADMIN},
         "/admin/core/outboxevent/": EVERYONE,
         f"/admin/core/outboxevent/{event_pk}/change/": EVERYONE,
+        "/admin/core/outboxdelivery/": EVERYONE,
+        "/admin/core/outboxdelivery/add/": set(),
         "/admin/carriers/trackingindex/": EVERYONE,
         "/admin/carriers/transittime/": EVERYONE,
         "/admin/carriers/transittime/add/": {ADMIN},
@@ -256,6 +259,7 @@ def _admin_pages(mall, event_pk):
 
 @pytest.mark.parametrize("role", [ADMIN, FINANCE, SUPPORT])
 def test_admin_pages_follow_the_platform_roles(mall, client_at, operators, role):
+    declare("test.roles.admin", app="tests", fires="platform roles test", payload={})
     event = outbox_emit(topic="test.roles.admin", aggregate_type="test", aggregate_id="1")
     client = client_at(None, operators[role])
     wrong = []
@@ -281,15 +285,17 @@ def test_a_finance_operator_cannot_change_a_merchant_in_the_admin(mall, client_a
 
 
 def test_only_admins_requeue_dead_letters(mall, client_at, operators):
+    declare("test.roles.dead", app="tests", fires="platform roles test", payload={})
     event = outbox_emit(topic="test.roles.dead", aggregate_type="test", aggregate_id="d1")
-    OutboxEvent.objects.filter(pk=event.pk).update(status="dead", attempts=8)
+    dead = OutboxDelivery.objects.create(event=event, subscriber="tests.roles", schema_name="public", aggregate_type="test",
+                                         aggregate_id="d1", status="dead", attempts=8)
     for role in (FINANCE, SUPPORT):
         client = client_at(None, operators[role])
-        assert 'value="requeue"' not in client.get("/admin/core/outboxevent/").content.decode()
-        client.post("/admin/core/outboxevent/", {"action": "requeue", "_selected_action": [event.pk]})
-        assert OutboxEvent.objects.get(pk=event.pk).status == "dead", role
-    client_at(None, operators[ADMIN]).post("/admin/core/outboxevent/", {"action": "requeue", "_selected_action": [event.pk]})
-    assert OutboxEvent.objects.get(pk=event.pk).status == "pending"
+        assert 'value="requeue"' not in client.get("/admin/core/outboxdelivery/").content.decode()
+        client.post("/admin/core/outboxdelivery/", {"action": "requeue", "_selected_action": [dead.pk]})
+        assert OutboxDelivery.objects.get(pk=dead.pk).status == "dead", role
+    client_at(None, operators[ADMIN]).post("/admin/core/outboxdelivery/", {"action": "requeue", "_selected_action": [dead.pk]})
+    assert OutboxDelivery.objects.get(pk=dead.pk).status == "pending"
 
 
 def test_admin_sets_platform_roles_from_the_user_form_through_the_audited_service(mall, client_at, operators):

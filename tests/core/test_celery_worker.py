@@ -22,12 +22,14 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
-from core.models import OutboxEffect, OutboxEvent
+from core.events import topic
+from core.models import OutboxDelivery, OutboxEffect, OutboxEvent
 from core.outbox import outbox_emit
 from core.tenancy import in_merchant_schema
 
 ROOT = Path(settings.BASE_DIR)
-PROBE_TOPIC = "test.celery.probe"  # registered in the worker by tests/core/celery_probe.py
+PROBE_TOPIC = "test.celery.probe"  # subscribed to in the worker only, by tests/core/celery_probe.py
+topic(PROBE_TOPIC, app="tests", fires="the Celery worker test", payload={})
 
 
 def _test_database_url() -> str:
@@ -99,7 +101,7 @@ def test_emit_commit_relay_task_delivers_in_the_worker(committed, worker_queue, 
     # Nothing in this process relays: only the worker, woken by the task sent on commit.
     try:
         delivered = _wait_for(
-            lambda: OutboxEvent.objects.filter(pk=event.pk, status="delivered").exists() or (_assert_alive(worker_queue) and False),
+            lambda: OutboxDelivery.objects.filter(event_id=event.pk, status="delivered").exists() or (_assert_alive(worker_queue) and False),
             timeout=90, what="the worker to deliver the outbox event",
         )
         assert delivered

@@ -435,8 +435,8 @@ class Command(BaseCommand):
                     payment_id = cur.fetchone()[0]
                     cur.execute("INSERT INTO payments_paymentevent (payment_id, from_status, to_status, amount_minor, gateway_event_id,"
                                 " reason, at) VALUES (%s, '', 'pending', 5997, '', 'checkout', now())", [payment_id])
-                    cur.execute("INSERT INTO core_outboxevent (topic, aggregate_type, aggregate_id, schema_name, payload, status, attempts,"
-                                " last_error, created_at, available_at) VALUES ('bench.raw', 'order', %s, 'public', '{}', 'delivered', 0, '',"
+                    cur.execute("INSERT INTO core_outboxevent (topic, aggregate_type, aggregate_id, schema_name, payload, payload_version,"
+                                " status, created_at, routed_at) VALUES ('bench.raw', 'order', %s, 'public', '{}', 1, 'routed',"
                                 " now(), now())", [str(order_id)])
                 if opts["pay"]:
                     self._raw_pay(conn, items=items, number=number, order_id=order_id, payment_id=payment_id,
@@ -495,8 +495,8 @@ class Command(BaseCommand):
             cur.execute("SET search_path = public")
             cur.execute("UPDATE orders_subordermirror SET status = 'awaiting_acceptance', accept_by = now() + interval '24 hours',"
                         " version = version + 1, updated_at = now() WHERE order_id = %s", [order_id])
-            cur.execute("INSERT INTO core_outboxevent (topic, aggregate_type, aggregate_id, schema_name, payload, status, attempts,"
-                        " last_error, created_at, available_at) SELECT t, a, i, sc, '{}', 'delivered', 0, '', now(), now()"
+            cur.execute("INSERT INTO core_outboxevent (topic, aggregate_type, aggregate_id, schema_name, payload, payload_version,"
+                        " status, created_at, routed_at) SELECT t, a, i, sc, '{}', 1, 'routed', now(), now()"
                         " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS x(t, a, i, sc)",
                         [["payment.captured"] + ["suborder.awaiting_acceptance", "suborder.changed"] * 3,
                          ["payment"] + ["suborder"] * 6, [str(payment_id)] + [str(so) for so in suborders for _ in range(2)],

@@ -829,9 +829,9 @@ class Command(BaseCommand):
             self._outbox(cur, events, now)
 
     def _outbox(self, cur, events, now) -> None:
-        cur.executemany("INSERT INTO public.core_outboxevent (topic, aggregate_type, aggregate_id, schema_name, payload, status, "
-                        "attempts, last_error, created_at, available_at) VALUES (%s, %s, %s, %s, %s, 'pending', 0, '', %s, %s)",
-                        [(t, a, str(i), self.schema, p, now, now) for t, a, i, p in events])
+        cur.executemany("INSERT INTO public.core_outboxevent (topic, aggregate_type, aggregate_id, schema_name, payload, "
+                        "payload_version, status, created_at) VALUES (%s, %s, %s, %s, %s, 1, 'pending', %s)",
+                        [(t, a, str(i), self.schema, p, now) for t, a, i, p in events])
 
     # -- EXPLAIN of the slowest and the report ------------------------------------------------
     def _explain_slowest(self, lists: dict, count: int = 2) -> list:

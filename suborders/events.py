@@ -1,0 +1,24 @@
+"""Outbox topics of suborders (merchant schema; aggregate: the suborder)."""
+from core.events import topic
+from suborders.states import SubOrderStatus
+
+_PAYLOAD = {
+    "number": "the suborder number",
+    "order_id": "the checkout order's id (public)",
+    "merchant_id": "the store's merchant id",
+    "from": "status before",
+    "to": "status after",
+    "action": "what happened: paid, accepted, lines_refused, lines_cancelled, shipped, delivered, completed, late, "
+              "cancelled, contact_changed, variant_swapped, ...",
+    "lines": "[{line_id, variant_id, sku, quantity}, ...] the lines and units the action touched",
+    "reason": "the reason given (refusals, cancellations) or a short description",
+    "version": "the suborder's version after the change (a subscriber can drop an older one)",
+    "refund_minor": "variant_swapped: the price difference refunded, in minor units",
+}
+
+topic("suborder.changed", app="suborders", fires="Any change of a suborder: every lifecycle action, an address or "
+      "note edit, a variant swap. One event per change, in order per suborder.", payload=_PAYLOAD,
+      optional=("refund_minor",))
+for _status in SubOrderStatus.values:
+    topic(f"suborder.{_status}", app="suborders", fires=f"A suborder entered the status `{_status}` (emitted just "
+          "before the matching suborder.changed).", payload=_PAYLOAD, optional=("refund_minor",))
