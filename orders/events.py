@@ -12,3 +12,8 @@ topic("order.placed", app="orders", fires="A checkout order was placed (storefro
       }, optional=("merchant_discounts",))
 topic("order.expired", app="orders", fires="An unpaid order passed its payment deadline: its suborders were cancelled "
       "and its stock released.", payload={"number": "the order number", "email": "the shopper's email"})
+topic("order.imported", app="orders", fires="An order sold on another channel was imported (imports/): a paid checkout "
+      "order with its suborders, captured outside Mallard.", payload={
+          "number": "the order number in Mallard", "channel": "the channel it was sold on (shopify, taobao, ...)",
+          "external_order_id": "the channel's order id", "total_minor": "the order total in minor units",
+          "currency": "ISO 4217 code", "suborders": "[[merchant id, suborder id], ...]"})

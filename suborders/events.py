@@ -14,11 +14,14 @@ _PAYLOAD = {
     "reason": "the reason given (refusals, cancellations) or a short description",
     "version": "the suborder's version after the change (a subscriber can drop an older one)",
     "refund_minor": "variant_swapped: the price difference refunded, in minor units",
+    "channel": "imported suborders: the channel the order was sold on",
+    "external_order_id": "imported suborders: the channel's order id",
 }
+_OPTIONAL = ("refund_minor", "channel", "external_order_id")
 
 topic("suborder.changed", app="suborders", fires="Any change of a suborder: every lifecycle action, an address or "
       "note edit, a variant swap. One event per change, in order per suborder.", payload=_PAYLOAD,
-      optional=("refund_minor",))
+      optional=_OPTIONAL)
 for _status in SubOrderStatus.values:
     topic(f"suborder.{_status}", app="suborders", fires=f"A suborder entered the status `{_status}` (emitted just "
-          "before the matching suborder.changed).", payload=_PAYLOAD, optional=("refund_minor",))
+          "before the matching suborder.changed).", payload=_PAYLOAD, optional=_OPTIONAL)

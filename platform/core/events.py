@@ -44,10 +44,22 @@ def topic(name: str, *, app: str, fires: str, payload: dict[str, str], version: 
 
 
 def _discover() -> None:
+    """Import every app's events.py. An app may also declare its topics as a plain table,
+    `TOPICS = {name: {"when": ..., "payload": {...}, "version": 1}}`, read here."""
     global _discovered
-    if not _discovered:
-        autodiscover_modules("events")
-        _discovered = True
+    if _discovered:
+        return
+    import sys
+
+    from django.apps import apps
+
+    autodiscover_modules("events")
+    for config in apps.get_app_configs():
+        module = sys.modules.get(f"{config.name}.events")
+        for name, spec in (getattr(module, "TOPICS", None) or {}).items():
+            topic(name, app=config.label, fires=str(spec["when"]), payload=dict(spec.get("payload") or {}),
+                  version=int(spec.get("version", 1)), optional=tuple(spec.get("optional", ())))
+    _discovered = True
 
 
 def topic_get(name: str) -> Topic:
