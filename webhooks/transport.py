@@ -103,6 +103,13 @@ def destination_check(url: str) -> tuple[object, list[str]]:
     return parts, addresses
 
 
+def _set_timeout(sock, seconds: float) -> None:
+    try:
+        sock.settimeout(max(0.1, seconds))
+    except OSError:  # http.client closed it: the answer ended (Connection: close)
+        pass
+
+
 @dataclass
 class PostResult:
     status: int | None
@@ -173,15 +180,15 @@ def post(url: str, *, body: bytes, headers: dict[str, str], connect_timeout: flo
         response = conn.getresponse()
         status = response.status
         chunks, size, truncated = [], 0, False
-        while size < read_limit:
-            sock.settimeout(max(0.1, deadline - time.monotonic()))
+        while size < read_limit and not response.isclosed():
+            _set_timeout(sock, deadline - time.monotonic())
             chunk = response.read(min(8192, read_limit - size))
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
-        if size >= read_limit:
-            sock.settimeout(0.2)
+        if size >= read_limit and not response.isclosed():
+            _set_timeout(sock, 0.2)
             try:  # is there more? one more byte tells; the rest is never read
                 truncated = bool(response.read(1))
             except Exception:
