@@ -15,19 +15,12 @@ from core.tenancy import current_merchant
 log = logging.getLogger(__name__)
 
 
-def _subscribe(topic: str, name: str, *, external: bool = False):
-    try:
-        return outbox_handler(topic, name=name, external=external)
-    except TypeError:  # TODO(issue 10): remove once the per-subscriber outbox (name=, external=) has landed
-        return outbox_handler(topic)
-
-
 def _source_key(event, name: str) -> str:
-    """The outbox delivery's stable key: the same on every retry of (event, subscriber)."""
-    return str(getattr(event, "delivery_key", "") or f"{event.pk}:{name}")
+    """The outbox delivery's stable key (core.outbox.delivery_key): the same on every retry of (event, subscriber)."""
+    return str(getattr(event, "delivery_key", "") or f"evt{event.pk}.{name}")
 
 
-@_subscribe("suborder.changed", "webhooks.fanout")
+@outbox_handler("suborder.changed", name="webhooks.fanout")
 def suborder_changed(event) -> None:
     if current_merchant() is None:
         return
@@ -42,7 +35,7 @@ def suborder_changed(event) -> None:
                        data=data, aggregate_key=f"suborder:{suborder_id}", source_key=_source_key(event, "webhooks.fanout"))
 
 
-@_subscribe("catalog.low_stock", "webhooks.fanout_low_stock")
+@outbox_handler("catalog.low_stock", name="webhooks.fanout_low_stock")
 def low_stock(event) -> None:
     if current_merchant() is None:
         return
@@ -55,7 +48,7 @@ def low_stock(event) -> None:
                        source_key=_source_key(event, "webhooks.fanout_low_stock"))
 
 
-@_subscribe("webhook.endpoint_disabled", "webhooks.disabled_email", external=True)
+@outbox_handler("webhook.endpoint_disabled", name="webhooks.disabled_email", external=True)
 def endpoint_disabled_email(event) -> None:
     """Tell the store's owners that an endpoint was disabled (one email, a stable Message-ID)."""
     from django.conf import settings
@@ -72,7 +65,7 @@ def endpoint_disabled_email(event) -> None:
     if not owners:
         log.warning("webhook endpoint %s disabled in %s: no owner to tell", event.payload.get("endpoint_id"), merchant.schema_name)
         return
-    key = _source_key(event, "webhooks.disabled_email").replace(":", ".").replace("/", ".")
+    key = _source_key(event, "webhooks.disabled_email")
     payload = event.payload
     subject = _("%(store)s: webhook endpoint disabled") % {"store": merchant.name}
     body = _("Mallard stopped sending events to your webhook endpoint\n\n  %(url)s\n\n%(reason)s\n\n"
