@@ -269,3 +269,81 @@ def test_dry_run_writes_nothing_and_lists_the_right_suborders(mall):
     assert by_number[big.number].matched and [a["type"] for a in by_number[big.number].actions] == ["accept", "add_tag"]
     assert not by_number[small.number].matched and "total at least" in by_number[small.number].why_not
     assert not by_number[unpaid_so.number].matched and by_number[unpaid_so.number].triggered_at is None
+
+
+def test_print_label_queues_the_shipments_labels_after_commit(mall, monkeypatch, tmp_path):
+    import json
+
+    from fulfillment.shipments import shipment_create
+    from suborders.services import suborder_accept
+
+    monkeypatch.setenv("MALLARD_DOCUMENTS_DIR", str(tmp_path))
+    rule = _rule(mall, trigger="shipped", actions=[{"type": "print_label"}])
+    so = _paid(mall)
+    with in_merchant_schema(mall.acme):
+        suborder_accept(suborder_id=so.pk, actor=mall.users["acme:owner"])
+        shipment = shipment_create(suborder_id=so.pk, actor=mall.users["acme:warehouse"], lines=None, carrier="sf",
+                                   tracking_number="SF7654321098765")
+    _deliver(mall, so, action="shipped")
+    with in_merchant_schema(mall.acme):
+        run = RuleRun.objects.get(rule=rule, suborder_id=so.pk)
+    assert (run.outcome, run.actions[0]["status"]) == ("done", "done")
+    jobs = [json.loads(p.read_text()) for p in (tmp_path / mall.acme.schema_name / "label-jobs").glob("*.json")]
+    assert [(j["shipment_ids"], j["actor_id"]) for j in jobs] == [([shipment.pk], mall.users["acme:owner"].pk)]
+
+
+def test_print_label_without_a_shipment_is_refused_and_recorded(mall):
+    rule = _rule(mall, trigger="late", actions=[{"type": "print_label"}])
+    so = _paid(mall)
+    with in_merchant_schema(mall.acme):
+        from automation.services import automation_rules_run
+
+        automation_rules_run(event_id=-so.pk, suborder_id=so.pk, action="late", at=so.created_at)
+        run = RuleRun.objects.get(rule=rule, suborder_id=so.pk)
+    assert run.outcome == "refused" and "no shipment" in run.actions[0]["detail"]
+
+
+def test_time_of_day_window_in_the_merchants_zone_and_category_conditions(mall):
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from catalog.services import category_create, product_create
+    from orders.services import CheckoutLine, order_checkout
+    from tests.orders.factories import ADDRESS, stock_item
+
+    item = stock_item(mall.acme, price_minor=1500)
+    with in_merchant_schema(mall.acme):
+        parent = category_create(name="Outdoor")
+        child = category_create(name="Tents", parent_id=parent.pk)
+        product = product_create(name="Tent", category_id=child.pk, variants=[{"sku": "TENT-AUTO-1", "price_minor": 9900, "currency": "CNY"}])
+        from catalog.services import stock_receive
+
+        variant_id = product.variants.get().pk
+        stock_receive(variant_id=variant_id, warehouse_id=item["warehouse_ids"][0], quantity=5, reason="t")
+    order, _ = order_checkout(shopper=mall.users["shopper"], email=None, shipping_address=ADDRESS, idempotency_key="auto-cat-1",
+                              lines=[CheckoutLine(mall.acme.pk, variant_id, 1)])
+    pay(order)
+    with in_merchant_schema(mall.acme):
+        so = SubOrder.objects.get(order_id=order.pk)
+    at = _event(mall, so).created_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    inside = {"start": (at - timedelta(minutes=30)).strftime("%H:%M"), "end": (at + timedelta(minutes=30)).strftime("%H:%M"),
+              "timezone": "Asia/Shanghai"}
+    outside = {"start": (at + timedelta(hours=2)).strftime("%H:%M"), "end": (at + timedelta(hours=3)).strftime("%H:%M"),
+               "timezone": "Asia/Shanghai"}
+    _rule(mall, name="in window", conditions={"time_window": inside, "categories": ["outdoor"]}, actions=[{"type": "add_tag", "tag": "in"}])
+    _rule(mall, name="out of window", conditions={"time_window": outside}, actions=[{"type": "add_tag", "tag": "out"}])
+    _rule(mall, name="other category", conditions={"categories": ["kitchen"]}, actions=[{"type": "add_tag", "tag": "kitchen"}])
+    _deliver(mall, so)
+    assert _fresh(mall, so).tags == ["in"]
+
+
+def test_a_window_that_wraps_past_midnight():
+    from datetime import UTC, datetime
+
+    from automation.rules import _in_window
+
+    night = {"start": "22:00", "end": "06:00", "timezone": "Asia/Shanghai"}
+    assert _in_window(datetime(2026, 12, 3, 15, 30, tzinfo=UTC), night)  # 23:30 in Shanghai
+    assert _in_window(datetime(2026, 12, 3, 21, 59, tzinfo=UTC), night)  # 05:59
+    assert not _in_window(datetime(2026, 12, 3, 22, 0, tzinfo=UTC), night)  # 06:00
+    assert not _in_window(datetime(2026, 12, 3, 4, 0, tzinfo=UTC), night)  # 12:00
