@@ -117,3 +117,40 @@ def test_a_logo_too_large_in_bytes_or_pixels_is_refused(mall):
 def test_a_display_name_too_long_is_refused_naming_it(mall, client_at):
     resp = _post(client_at(mall.acme, mall.users["acme:owner"]), display_name="x" * 121)
     assert resp.status_code == 400 and 'data-field="display_name"' in resp.content.decode()
+
+
+def test_through_the_real_subscriber_only_the_branded_stores_acceptance_email_changes(mall, mailoutbox):
+    """acme's and globex's acceptance of one order: the suborder.changed subscriber itself, in each store's
+    schema, brands acme's email and leaves globex's as it was."""
+    from core.models import OutboxEvent
+    from core.tenancy import in_merchant_schema
+    from notifications.handlers import send_suborder_lifecycle_email
+    from permissions.services import user_create
+    from suborders.models import SubOrder
+    from suborders.services import suborder_accept
+    from tests.payments.helpers import pay, place_order
+
+    shopper = user_create(email="brand-shopper@example.test", password="x-pass-123")
+    branding_update(actor=mall.users["acme:manager"], merchant=mall.acme, display_name="ACME Brand", footer_text="Acme foot",
+                    logo=_png())
+    order, _items = place_order(mall, stores=("acme", "globex"), shopper=shopper)
+    pay(order)
+    events = {}
+    for merchant in (mall.acme, mall.globex):
+        with in_merchant_schema(merchant):
+            so = SubOrder.objects.get(order_id=order.pk)
+            suborder_accept(suborder_id=so.pk, actor=mall.users[f"{merchant.slug}:owner"])
+        events[merchant.slug] = OutboxEvent.objects.filter(
+            topic="suborder.changed", schema_name=merchant.schema_name, aggregate_id=str(so.pk),
+            payload__action="accepted").get()
+    for merchant in (mall.acme, mall.globex):
+        with in_merchant_schema(merchant):
+            send_suborder_lifecycle_email(events[merchant.slug])
+            send_suborder_lifecycle_email(events[merchant.slug])  # a re-run sends nothing more
+    mine = [m for m in mailoutbox if m.to == [shopper.email]]
+    assert sorted(m.subject for m in mine) == sorted([f"ACME Brand accepted your order {order.number}",
+                                                      f"Globex Electronics accepted your order {order.number}"])
+    acme_mail = next(m for m in mine if m.subject.startswith("ACME Brand"))
+    globex_mail = next(m for m in mine if m.subject.startswith("Globex"))
+    assert "Acme foot" in acme_mail.body and acme_mail.alternatives and "cid:store-logo" in acme_mail.alternatives[0][0]
+    assert "Acme" not in globex_mail.body and globex_mail.alternatives == []

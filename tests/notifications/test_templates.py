@@ -129,3 +129,11 @@ def test_the_message_log_lists_and_filters_and_refuses_non_operators(mall, clien
     # the super-admin's read-only list for operators
     assert client_at(None, support).get("/admin/notifications/message/").status_code == 200
     assert client_at(None, mall.users["acme:owner"]).get("/admin/notifications/message/").status_code == 302
+
+
+def test_the_edit_page_loads_its_live_preview_script_from_our_own_origin(mall, client_at):
+    body = client_at(None, mall.users["operator"]).get(URL).content.decode()
+    assert '<script src="/static/notifications/template_preview.js" defer></script>' in body
+    assert 'data-testid="template-preview"' in body  # the stored text, previewed on opening
+    resp = client_at(None, None).get("/static/notifications/template_preview.js")
+    assert resp.status_code == 200 and b"action" in b"".join(resp.streaming_content)
