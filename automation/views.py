@@ -68,6 +68,8 @@ def _parse(post, currency: str) -> tuple[dict, list[str]]:
     start, end = post.get("time_start", "").strip(), post.get("time_end", "").strip()
     if start or end:
         conditions["time_window"] = {"start": start, "end": end}
+        if post.get("time_zone", "").strip():  # a zone set through the API survives an edit on the page
+            conditions["time_window"]["timezone"] = post.get("time_zone", "").strip()[:64]
     actions, sources = [], []
     for name, kind, key in FORM_ACTIONS:
         value = post.get(name, "")
@@ -108,6 +110,7 @@ def _values(rule) -> dict:
         values[key] = ", ".join(c.get(key, []))
     if "time_window" in c:
         values["time_start"], values["time_end"] = c["time_window"]["start"], c["time_window"]["end"]
+        values["time_zone"] = c["time_window"]["timezone"]
     for name, kind, key in FORM_ACTIONS:
         action = next((a for a in rule.actions if a["type"] == kind), None)
         if action is not None:
@@ -139,7 +142,7 @@ def _form_page(request, *, rule=None):
             status = 400
     return render(request, "automation/rule_form.html", {
         "rule": rule, "form": form, "currency": currency, "triggers": Trigger.choices,
-        "timezone": merchant_timezone(current_merchant()), "labels": FIELD_LABELS}, status=status)
+        "timezone": form["values"].get("time_zone") or merchant_timezone(current_merchant()), "labels": FIELD_LABELS}, status=status)
 
 
 @require_capability(CAP)

@@ -155,3 +155,18 @@ def test_another_stores_staff_get_404_for_a_real_rule_id(mall, client_at, api_at
     with in_merchant_schema(mall.acme):
         rule.refresh_from_db()
     assert rule.enabled is False
+
+
+def test_edit_page_shows_the_rule_and_keeps_its_zone(mall, client_at):
+    with in_merchant_schema(mall.acme):
+        rule = rule_create(actor=mall.users["acme:owner"], name="Night shift", trigger="paid", actions=[{"type": "accept"}],
+                           conditions={"time_window": {"start": "22:00", "end": "06:00", "timezone": "Europe/Berlin"}})
+    client = client_at(mall.acme, mall.users["acme:owner"])
+    body = client.get(f"/automation/{rule.pk}/").content.decode()
+    assert 'name="time_zone" value="Europe/Berlin"' in body and 'value="22:00"' in body and "checked" in body
+    resp = client.post(f"/automation/{rule.pk}/", {"name": "Night shift 2", "trigger": "paid", "time_start": "22:00", "time_end": "06:00",
+                                                    "time_zone": "Europe/Berlin", "act_accept": "on"})
+    assert resp.status_code == 302
+    with in_merchant_schema(mall.acme):
+        rule.refresh_from_db()
+    assert (rule.name, rule.conditions["time_window"]["timezone"], rule.actions) == ("Night shift 2", "Europe/Berlin", [{"type": "accept"}])
