@@ -137,3 +137,13 @@ def test_the_edit_page_loads_its_live_preview_script_from_our_own_origin(mall, c
     assert 'data-testid="template-preview"' in body  # the stored text, previewed on opening
     resp = client_at(None, None).get("/static/notifications/template_preview.js")
     assert resp.status_code == 200 and b"action" in b"".join(resp.streaming_content)
+
+
+def test_a_stored_template_that_fails_at_send_time_falls_back_to_the_built_in_text(mall, mailoutbox, caplog):
+    # written around the service's check (a hand edit in the database): the send must still go out
+    NotificationTemplate.objects.filter(kind="suborder_shipped", language="en").update(body_text="{% if %}broken")
+    notice_send(event=FakeEvent(), delivery_key="fb", notice=shipped_notice(email="fb@example.test", merchant_id=mall.acme.pk))
+    assert [m.subject for m in mailoutbox] == ["Acme Outfitters shipped your order M-TEST-1"]
+    assert mailoutbox[0].body.startswith("Acme Outfitters shipped your order M-TEST-1.\nCarrier: SF Express")
+    assert "failed on real data" in caplog.text
+    assert Message.objects.get(recipient="fb@example.test").status == "sent"
