@@ -21,7 +21,6 @@ DASHBOARD_NAV: list[tuple] = [
     (_("Roles"), "role-matrix", "dashboard.view"),
     (_("Audit trail"), "audit", "audit.view"),
     (_("Automation"), "automation-rules", "automation.manage"),
-    (_("Automation"), "automation-rules", "automation.manage"),
     (_("API tokens"), "account-tokens", "tokens.manage"),
     (_("Email branding"), "store-branding", "branding.edit"),
     (_("Webhooks"), "webhooks", "webhooks.manage"),

@@ -18,5 +18,4 @@ urlpatterns = [
     path("branding/", include("notifications.merchant_urls")),
     path("webhooks/", include("webhooks.urls")),
     path("automation/", include("automation.urls")),
-    path("automation/", include("automation.urls")),
 ]

@@ -14,5 +14,4 @@ urlpatterns = [
     path("", include("fulfillment.api_urls")),
     path("", include("webhooks.api_urls")),
     path("", include("automation.api_urls")),
-    path("", include("automation.api_urls")),
 ]

@@ -60,9 +60,6 @@ ROUTES: dict[str, dict[str, str]] = {
     "api-automation-rules": {"GET": "automation.manage", "POST": "automation.manage"},
     "api-automation-rule": {"GET": "automation.manage", "PATCH": "automation.manage"},
     "api-automation-rule-dry-run": {"POST": "automation.manage"},
-    "api-automation-rules": {"GET": "automation.manage", "POST": "automation.manage"},
-    "api-automation-rule": {"GET": "automation.manage", "PATCH": "automation.manage"},
-    "api-automation-rule-dry-run": {"POST": "automation.manage"},
     # pages
     "dashboard": {"GET": "dashboard.view"},
     "catalog-products": {"GET": "catalog.view"},
@@ -151,15 +148,6 @@ ROUTES: dict[str, dict[str, str]] = {
     "webhook-endpoint-replay": {"POST": "webhooks.manage"},
     "webhook-delivery": {"GET": "webhooks.manage"},
     "webhook-delivery-redeliver": {"POST": "webhooks.manage"},
-    "automation-rules": {"GET": "automation.manage"},
-    "automation-rule-new": {"GET": "automation.manage", "POST": "automation.manage"},
-    "automation-customer-tags": {"GET": "automation.manage", "POST": "automation.manage"},
-    "automation-rule-edit": {"GET": "automation.manage", "POST": "automation.manage"},
-    "automation-rule-toggle": {"POST": "automation.manage"},
-    "automation-rule-move": {"POST": "automation.manage"},
-    "automation-rule-dry-run": {"GET": "automation.manage"},
-    "automation-rule-runs": {"GET": "automation.manage"},
-    "suborders-release": {"POST": "suborders.accept"},
     "store-branding": {"GET": "branding.edit", "POST": "branding.edit"},
     "account-security": {"GET": "open"},  # any signed-in user's own second factor
     # open on every host
