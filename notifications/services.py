@@ -248,9 +248,11 @@ def _send_one(*, event, delivery_key: str, notice: Notice, channel: str, recipie
 
 
 def message_stable_id(message: Message) -> str:
-    """The id a receiver can drop a repeat by: the same for every attempt of this message."""
-    digest = hashlib.sha256(f"{message.delivery_key}|{message.channel}|{message.recipient}".encode()).hexdigest()[:20]
-    return f"m{message.pk}-{digest}"
+    """The id a receiver can drop a repeat by: the same for every attempt of this message. Derived from the
+    delivery key (stable across retries of one (event, subscriber)), the channel and the recipient, not
+    from the row's id, so it holds even when a crash rolled the row back with the relay's transaction."""
+    digest = hashlib.sha256(f"{message.delivery_key}|{message.channel}|{message.recipient}".encode()).hexdigest()[:24]
+    return f"e{message.event_id}-{digest}"
 
 
 def _render(*, notice: Notice, language: str):

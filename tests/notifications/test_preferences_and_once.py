@@ -100,6 +100,11 @@ def test_a_run_interrupted_between_send_and_mark_resends_with_the_same_message_i
     mine = [m for m in mailoutbox if m.to == ["crash@example.test"]]
     assert len(mine) == 2 and mine[1].extra_headers["Message-ID"] == first  # the receiver can drop the repeat
     assert Message.objects.filter(event_id=event.pk).count() == 1
+    # as if the row itself was rolled back with the relay's transaction: the id does not hang on the row
+    Message.objects.filter(event_id=event.pk).delete()
+    handlers.send_order_placed(event)
+    assert mailoutbox[-1].to == ["crash@example.test"] and mailoutbox[-1].extra_headers["Message-ID"] == first
+    assert first.startswith(f"<e{event.pk}-") and first.endswith("@mallard.localhost>")
 
 
 def test_a_failed_send_is_recorded_and_the_retry_sends_once(mall, mailoutbox, monkeypatch):
