@@ -1,7 +1,7 @@
 """Merchant API routes of the catalog (mounted under /api/v1/ on merchant hosts)."""
 from django.urls import path
 
-from catalog import api
+from catalog import api, api_stock
 
 urlpatterns = [
     path("catalog/products/", api.ProductsView.as_view(), name="api-catalog-products"),
@@ -14,4 +14,5 @@ urlpatterns = [
     path("catalog/stock/receipts/", api.StockReceiptView.as_view(), name="api-catalog-stock-receipts"),
     path("catalog/stock/adjustments/", api.StockAdjustmentView.as_view(), name="api-catalog-stock-adjustments"),
     path("catalog/stock/stocktakes/", api.StocktakeView.as_view(), name="api-catalog-stock-stocktakes"),
+    path("stock/", api_stock.StockView.as_view(), name="api-stock"),
 ]

@@ -267,3 +267,18 @@ def warehouse_grants_for(*, user_ids) -> dict[int, list[int]]:
                      .order_by("content_object_id").values_list("user_id", "content_object_id")):
         out.setdefault(uid, []).append(wid)
     return out
+
+
+@merchant_only
+def stock_level_list(*, sku: str | None = None, warehouse_id: int | None = None, warehouse_ids: frozenset[int] | None = None,
+                     after_id: int = 0, limit: int = 100) -> list[StockLevel]:
+    """Stock levels by level id (keyset), optionally of one SKU and/or one warehouse, only within
+    `warehouse_ids` when the reader is limited to some warehouses (warehouse_scope_for)."""
+    qs = StockLevel.objects.select_related("variant", "warehouse").filter(pk__gt=after_id)
+    if sku is not None:
+        qs = qs.filter(variant__sku=sku)
+    if warehouse_id is not None:
+        qs = qs.filter(warehouse_id=warehouse_id)
+    if warehouse_ids is not None:
+        qs = qs.filter(warehouse_id__in=sorted(warehouse_ids))
+    return list(qs.order_by("pk")[:limit])

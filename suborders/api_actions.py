@@ -8,11 +8,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.idempotency import idempotent
-from core.tenancy import current_merchant
 from fulfillment.models import Shipment
 from permissions.api_auth import capability
-from permissions.visibility import field_access, redact
-from suborders.api import SubOrderDetailOutput
+from suborders.api import SubOrderDetailOutput, suborder_detail_body
 from suborders.selectors import suborder_get
 from suborders.states import REASONS
 
@@ -62,8 +60,7 @@ def _pairs(body) -> list[tuple[int, int]] | None:
 
 def _detail(request, suborder_id):
     """The suborder after the action, as the caller's roles may see it (no amounts for warehouse)."""
-    return redact(SubOrderDetailOutput(suborder_get(suborder_id=suborder_id, actor=request.user)).data,
-                  field_access(user=request.user, merchant=current_merchant()))
+    return suborder_detail_body(request, suborder_id)
 
 
 class SubOrderAcceptView(APIView):

@@ -4,6 +4,7 @@ from suborders import api, api_actions, draft_api, edit_views
 
 urlpatterns = [
     path("suborders/", api.SubOrderListView.as_view(), name="api-suborders"),
+    path("suborders/changes/", api.SubOrderChangesView.as_view(), name="api-suborder-changes"),
     path("suborders/<int:suborder_id>/", api.SubOrderDetailView.as_view(), name="api-suborder"),
     path("suborders/<int:suborder_id>/accept/", api_actions.SubOrderAcceptView.as_view(), name="api-suborder-accept"),
     path("suborders/<int:suborder_id>/refuse/", api_actions.SubOrderRefuseView.as_view(), name="api-suborder-refuse"),

@@ -294,7 +294,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": ["core.ratelimit.ApiTokenRateThrottle"],  # per API token; sessions are not limited
 }
+# Per API token (core.ratelimit): a burst of requests at once, then so many a minute; 0 turns the limit off.
+API_RATE_LIMIT_PER_MINUTE = int(env("API_RATE_LIMIT_PER_MINUTE", "600"))
+API_RATE_LIMIT_BURST = int(env("API_RATE_LIMIT_BURST", "120"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Mallard API",
     "DESCRIPTION": "Order management for multi-merchant malls. Merchant endpoints are served on the merchant's host.",

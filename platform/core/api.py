@@ -87,6 +87,7 @@ _ERROR_RESPONSES = {
     "404": "No such object here (or not visible to you).",
     "409": "Conflicts with the current state: a transition not allowed now, stock gone, a reused Idempotency-Key.",
     "413": "The request body is larger than the API accepts.",
+    "429": "Too many requests with this API token: wait Retry-After seconds (see X-RateLimit-Limit / X-RateLimit-Remaining).",
 }
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -110,7 +111,7 @@ class MallardAutoSchema(AutoSchema):
             return responses
         authenticated = any(self.get_auth())  # [{}] alone: anonymous access allowed
         for code, description in _ERROR_RESPONSES.items():
-            if code in responses or (code == "401" and not authenticated) or (
+            if code in responses or (code in ("401", "429") and not authenticated) or (
                     code == "413" and self.method not in _BODY_METHODS):
                 continue
             responses[code] = self._get_response_for_code(

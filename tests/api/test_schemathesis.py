@@ -32,6 +32,13 @@ CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.cont
           checks.response_schema_conformance]
 
 
+@pytest.fixture(autouse=True)
+def _no_rate_limit(settings):
+    """Hundreds of calls with one token would mostly be answered 429 (documented, so they would pass)
+    and test nothing else; tests/api/test_rate_limit.py covers the limit."""
+    settings.API_RATE_LIMIT_PER_MINUTE = 0
+
+
 @pytest.fixture
 def wsgi_app(mall):
     """Django's WSGI app on the test's connection, each request in a savepoint.
@@ -99,6 +106,10 @@ def merchant_schema(mall, wsgi_app):
         real_ids = {"suborder_id": SubOrder.objects.get(order_id=waiting.pk).pk, "shipment_id": shipment.pk,
                     "number": waiting.number, "product_id": variant.product_id, "variant_id": variant.pk,
                     "warehouse_id": Warehouse.objects.order_by("pk").values_list("pk", flat=True).first()}
+        from tests.webhooks.helpers import endpoint_with_delivery
+
+        endpoint, delivery = endpoint_with_delivery()
+        real_ids.update(endpoint_id=endpoint.pk, delivery_id=delivery.pk)
     _, secret = api_token_create(user=mall.users["acme:owner"], name="schemathesis", merchant=mall.acme)
     return _served_schema(wsgi_app, merchant_host(mall.acme), secret, real_ids)
 

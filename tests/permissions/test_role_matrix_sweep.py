@@ -42,6 +42,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "api-refunds": {"GET": "payments.view"},
     "api-suborders": {"GET": "suborders.view"},
     "api-suborder": {"GET": "suborders.view"},
+    "api-suborder-changes": {"GET": "suborders.view"},
+    "api-stock": {"GET": "stock.view", "POST": "stock.edit"},
     "api-suborder-accept": {"POST": "suborders.accept"},
     "api-suborder-refuse": {"POST": "suborders.refuse"},
     "api-suborder-cancel": {"POST": "suborders.refuse"},
