@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import ValidationFailed
 from core.inputs import is_ascii_digits
-from core.money import Money
+from core.money import Money, exponent
 from imports.formats import (
     FORMATS,
     MALLARD,
@@ -35,6 +35,20 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PAID_SHOPIFY = {"paid"}
 UNPAID_TAOBAO = {"等待买家付款", "交易关闭", "TRADE_CLOSED", "WAIT_BUYER_PAY"}
 CHANNEL_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+# A plain non-negative amount (most cells of a file): read directly; anything else goes through Money.parse,
+# which bounds, refuses and explains. 12 digits before the point stay far below core.money's MAX_MINOR.
+_PLAIN_AMOUNT = re.compile(r"^([0-9]{1,12})(?:\.([0-9]{1,4}))?$")
+_EXPONENTS: dict[str, int] = {}
+
+
+def _exponent(currency: str) -> int:
+    """The currency's decimals; -1 for an unknown currency (then Money.parse names the problem)."""
+    if currency not in _EXPONENTS:
+        try:
+            _EXPONENTS[currency] = exponent(currency)
+        except ValidationFailed:
+            return -1
+    return _EXPONENTS[currency]
 
 
 @dataclass
@@ -97,6 +111,10 @@ def _money(text: str, currency: str, *, row: int, column: str, errors: list, def
         if default is None:
             errors.append(RowError(row, column, _("An amount is required.")))
         return default
+    fast = _PLAIN_AMOUNT.match(text)
+    if fast and 0 <= len(fast.group(2) or "") <= _exponent(currency):  # "129.90": what Money.parse would give, without its cost
+        exp = _exponent(currency)
+        return int(fast.group(1)) * 10**exp + int((fast.group(2) or "").ljust(exp, "0") or 0)
     try:
         minor = Money.parse(text, currency, field=column).minor
     except ValidationFailed as exc:

@@ -30,7 +30,7 @@ from imports.reading import ParsedOrder, clean_channel, open_file, parsed_orders
 
 log = logging.getLogger(__name__)
 
-CHUNK_ORDERS = 500
+CHUNK_ORDERS = 1000
 ERRORS_CAP = 1000  # errors kept on the job; error_count has the full number
 MAX_FILE_BYTES = 200 * 1024 * 1024
 SYNC_MAX_ORDERS = 200  # smaller files are written in the request; larger ones by the Celery task

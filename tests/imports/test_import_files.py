@@ -205,3 +205,17 @@ def test_jobs_record_who_and_what(mall, upload):
     job = upload(HEADER + _row("J-1", a["sku"]), user=mall.users["acme:manager"], merchant=mall.acme, channel="who")
     row = OrderImportJob.objects.get(pk=job.pk)
     assert (row.merchant_id, row.created_by_id, row.channel, row.file_format) == (mall.acme.pk, mall.users["acme:manager"].pk, "who", "mallard")
+
+
+def test_amounts_are_read_exactly_and_bad_ones_named(mall, upload):
+    from imports.formats import RowError
+    from imports.reading import _money
+
+    errors: list[RowError] = []
+    assert [_money(t, "CNY", row=2, column="unit_price", errors=errors) for t in ("129.90", "0.5", "7", "¥1,299.00")] == [12990, 50, 700, 129900]
+    assert _money("1.999", "CNY", row=3, column="unit_price", errors=errors) is None
+    assert _money("100", "JPY", row=4, column="unit_price", errors=errors) == 100
+    assert _money("1.5", "JPY", row=5, column="unit_price", errors=errors) is None
+    assert _money("5", "XXQ", row=6, column="unit_price", errors=errors) is None
+    assert _money("1e400000", "CNY", row=7, column="unit_price", errors=errors) is None
+    assert [e.row for e in errors] == [3, 5, 6, 7]
