@@ -13,8 +13,9 @@ from core.errors import NotFound
 from core.tenancy import current_merchant, merchant_only
 
 # The suborder timeline action that marks each trigger's moment (the dry run reads it from SubOrderEvent).
-TRIGGER_EVENT_ACTION = {Trigger.PAID: "paid", Trigger.LINE_OUT_OF_STOCK: "paid", Trigger.ACCEPTED: "accepted",
-                        Trigger.LATE: "late", Trigger.SHIPPED: "shipped", Trigger.RETURN_REQUESTED: "return_requested"}
+PAID = ("paid", "imported")  # imported orders arrive paid on their own channel
+TRIGGER_EVENT_ACTION = {Trigger.PAID: PAID, Trigger.LINE_OUT_OF_STOCK: PAID, Trigger.ACCEPTED: ("accepted",),
+                        Trigger.LATE: ("late",), Trigger.SHIPPED: ("shipped",), Trigger.RETURN_REQUESTED: ("return_requested",)}
 DRY_RUN_MAX = 500
 
 
@@ -120,7 +121,7 @@ def rule_dry_run(*, rule: AutomationRule, last: int = 50, since: datetime | None
     suborders = list(suborders[:max(1, min(last, DRY_RUN_MAX))])
     wanted = TRIGGER_EVENT_ACTION[rule.trigger]
     moments: dict[int, datetime] = {}
-    for sid, at in (SubOrderEvent.objects.filter(suborder_id__in=[s.pk for s in suborders], action=wanted)
+    for sid, at in (SubOrderEvent.objects.filter(suborder_id__in=[s.pk for s in suborders], action__in=wanted)
                     .order_by("id").values_list("suborder_id", "at")):
         moments.setdefault(sid, at)
     owner_ok = rule.owner is not None and rule.owner.is_active

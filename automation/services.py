@@ -168,7 +168,9 @@ def customer_tags_set(*, actor, email: str, tags: list[str] | str) -> CustomerTa
 # --- evaluation ---------------------------------------------------------------------------------------------
 
 # suborder.changed actions -> the triggers they are (line_out_of_stock is a paid event with an empty shelf)
-ACTION_TRIGGERS = {"paid": [Trigger.PAID, Trigger.LINE_OUT_OF_STOCK], "accepted": [Trigger.ACCEPTED], "late": [Trigger.LATE],
+ACTION_TRIGGERS = {"paid": [Trigger.PAID, Trigger.LINE_OUT_OF_STOCK],
+                   "imported": [Trigger.PAID, Trigger.LINE_OUT_OF_STOCK],  # an order paid on another channel, imported
+                   "accepted": [Trigger.ACCEPTED], "late": [Trigger.LATE],
                    "shipped": [Trigger.SHIPPED], "return_requested": [Trigger.RETURN_REQUESTED]}
 
 

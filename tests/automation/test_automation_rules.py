@@ -347,3 +347,27 @@ def test_a_window_that_wraps_past_midnight():
     assert _in_window(datetime(2026, 12, 3, 21, 59, tzinfo=UTC), night)  # 05:59
     assert not _in_window(datetime(2026, 12, 3, 22, 0, tzinfo=UTC), night)  # 06:00
     assert not _in_window(datetime(2026, 12, 3, 4, 0, tzinfo=UTC), night)  # 12:00
+
+
+def test_an_order_imported_from_another_channel_is_a_paid_trigger(mall):
+    from django.utils import timezone
+
+    from orders.services.channel import ChannelLine, ChannelOrder, import_scope, orders_import_chunk
+    from tests.orders.factories import ADDRESS, stock_item
+
+    _rule(mall, conditions={"channels": ["shopify"]}, actions=[{"type": "add_tag", "tag": "from-shopify"}, {"type": "accept"}])
+    item = stock_item(mall.acme, price_minor=2000)
+    result = orders_import_chunk(channel="shopify", scope=import_scope(channel="shopify", merchant_id=mall.acme.pk), merchants={mall.acme.pk: mall.acme},
+                                 orders=[ChannelOrder(external_order_id="#AUTO1001", row=2, email="buyer@example.test", currency="CNY",
+                                                      address=ADDRESS, created_at=timezone.now(),
+                                                      lines=[ChannelLine(row=2, merchant_id=mall.acme.pk, variant_id=item["variant_id"],
+                                                                         sku=item["sku"], name="Thing", unit_price_minor=2000, quantity=1)])])
+    order_id = result.created[0][1]
+    with in_merchant_schema(mall.acme):
+        so = SubOrder.objects.get(order_id=order_id)
+    _deliver(mall, so, action="imported")
+    fresh = _fresh(mall, so)
+    assert (fresh.channel, fresh.status, fresh.tags) == ("shopify", "accepted", ["from-shopify"])
+    with in_merchant_schema(mall.acme):
+        rows = rule_dry_run(rule=AutomationRule.objects.get(name="Accept big Shanghai orders"), last=1)
+    assert rows[0].number == so.number and rows[0].triggered_at is not None
