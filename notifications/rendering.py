@@ -7,6 +7,7 @@ datetime), never a model instance. `template_check` compiles and renders every f
 sample and names the first error: a template that fails it is never saved."""
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 
@@ -51,7 +52,9 @@ def _render_one(source: str, context: dict, *, html: bool, checking: bool = Fals
     if not source:
         return ""
     template = _ENGINES[(html, checking)].from_string(source)
-    out = template.render(Context(dict(context), autoescape=html))
+    # a deep copy: a template may call a zero-argument method of the data ({{ lines.0.clear }}); it must not
+    # change what the next field, channel or recipient is rendered with
+    out = template.render(Context(copy.deepcopy(dict(context)), autoescape=html))
     if len(out) > MAX_OUTPUT_CHARS:
         raise ValueError(_("The rendered text is longer than %(max)s characters.") % {"max": MAX_OUTPUT_CHARS})
     return out

@@ -147,3 +147,12 @@ def test_a_stored_template_that_fails_at_send_time_falls_back_to_the_built_in_te
     assert mailoutbox[0].body.startswith("Acme Outfitters shipped your order M-TEST-1.\nCarrier: SF Express")
     assert "failed on real data" in caplog.text
     assert Message.objects.get(recipient="fb@example.test").status == "sent"
+
+
+def test_a_template_calling_a_method_of_its_data_cannot_change_what_others_render_with(mall):
+    from notifications.rendering import template_render
+
+    context = {"store": "S", "number": "N", "lines": [{"quantity": 1, "sku": "A"}], "reason": "", "mall_host": "h"}
+    out = template_render({"subject": "x{{ lines.0.clear }}", "body_text": "{% for l in lines %}{{ l.sku }}{% endfor %}"},
+                          context)
+    assert out.body_text == "A" and context["lines"] == [{"quantity": 1, "sku": "A"}]
