@@ -140,7 +140,8 @@ class EventTypesView(APIView):
 class EndpointsView(APIView):
     permission_classes = [Manage]
 
-    @extend_schema(responses=results_of(EndpointOutput), summary="The store's webhook endpoints")
+    @extend_schema(responses=results_of(EndpointOutput), summary="The store's webhook endpoints",
+                   operation_id="webhooks_endpoints_list")
     def get(self, request):
         return Response({"results": EndpointOutput(selectors.endpoint_list_for_actor(actor=request.user), many=True).data})
 
@@ -211,9 +212,10 @@ class EndpointReplayView(APIView):
 
 class EndpointDeliveriesView(APIView):
     permission_classes = [Manage]
+    pagination_class = DeliveryCursor  # documents the {"next", "previous", "results"} page
 
     @extend_schema(parameters=[OpenApiParameter("status", str, enum=list(WebhookDelivery.Status.values)),
-                               OpenApiParameter("limit", int)],
+                               OpenApiParameter("limit", int, description="Page size, at most 200")],
                    responses=DeliveryOutput(many=True), summary="The endpoint's deliveries, newest first")
     def get(self, request, endpoint_id: int):
         status = request.query_params.get("status") or None

@@ -110,6 +110,10 @@ def merchant_schema(mall, wsgi_app):
 
         endpoint, delivery = endpoint_with_delivery()
         real_ids.update(endpoint_id=endpoint.pk, delivery_id=delivery.pk)
+        from tests.webhooks.helpers import endpoint_with_delivery
+
+        endpoint, delivery = endpoint_with_delivery()
+        real_ids.update(endpoint_id=endpoint.pk, delivery_id=delivery.pk)
     _, secret = api_token_create(user=mall.users["acme:owner"], name="schemathesis", merchant=mall.acme)
     return _served_schema(wsgi_app, merchant_host(mall.acme), secret, real_ids)
 
