@@ -68,5 +68,8 @@ def test_the_checkout_suborder_is_written_as_the_orm_reads_it_back(mall, monkeyp
         for so in captured:
             stored = SubOrder.objects.get(pk=so.pk)
             for field in SubOrder._meta.concrete_fields:
+                if field.attname == "change_xid":  # stamped by the database's trigger (suborders 0010), read by the feed only
+                    assert stored.change_xid > 0
+                    continue
                 assert getattr(so, field.attname) == getattr(stored, field.attname), field.attname
             assert stored.skus == [item["sku"]]
