@@ -11,15 +11,7 @@ from core.outbox import outbox_handler
 from core.tenancy import current_merchant
 
 
-def _subscribe(topic: str, *, name: str, external: bool = False):
-    kwargs = {"name": name, **({"external": True} if external else {})}
-    try:
-        return outbox_handler(topic, **kwargs)
-    except TypeError:  # the outbox before per-subscriber deliveries: handlers share the event's transaction
-        return outbox_handler(topic)
-
-
-@_subscribe("suborder.changed", name="automation.rules")
+@outbox_handler("suborder.changed", name="automation.rules")
 def run_rules(event) -> None:
     from automation.services import ACTION_TRIGGERS, automation_rules_run
 
@@ -30,11 +22,12 @@ def run_rules(event) -> None:
 
 
 def message_id(event) -> str:
-    key = getattr(event, "delivery_key", None) or f"{event.pk}.automation.staff_email"
+    """Stable across a repeat of the same delivery (core.outbox.delivery_key): a receiver drops the copy."""
+    key = getattr(event, "delivery_key", None) or f"{event.pk}.automation.staff_email"  # None when called by hand
     return f"<{key}@automation.mallard>"
 
 
-@_subscribe("automation.staff_notify", name="automation.staff_email", external=True)
+@outbox_handler("automation.staff_notify", name="automation.staff_email", external=True)
 def send_staff_email(event) -> None:
     p = event.payload
     merchant = current_merchant()
