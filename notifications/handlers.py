@@ -5,28 +5,20 @@ They are external subscribers: their claim is committed before the email/SMS goe
 a crash carries the same `event.delivery_key` (docs/architecture.md, "Notifications")."""
 from django.conf import settings
 
-from core.outbox import outbox_handler
+from core.outbox import delivery_key, outbox_handler
 from notifications.services import Notice, notice_send
 
 
-def _subscriber(topic: str, name: str):
-    """`@outbox_handler(topic, name=..., external=True)`; until core.outbox offers those arguments, the
-    plain registration (the handler then runs inside the relay's transaction)."""
-    try:
-        return outbox_handler(topic, name=name, external=True)
-    except TypeError:
-        return outbox_handler(topic)
-
-
 def _delivery_key(event, name: str) -> str:
-    return getattr(event, "delivery_key", None) or f"evt{event.pk}:{name}"
+    """The relay sets `event.delivery_key`; a direct call (a test, a shell) derives the same one."""
+    return getattr(event, "delivery_key", None) or delivery_key(event.pk, name)
 
 
 def _send(event, name: str, notice: Notice) -> None:
     notice_send(event=event, delivery_key=_delivery_key(event, name), notice=notice)
 
 
-@_subscriber("merchant.created", name="notifications.merchant_welcome")
+@outbox_handler("merchant.created", name="notifications.merchant_welcome", external=True)
 def send_merchant_welcome(event) -> None:
     p = event.payload
     _send(event, "notifications.merchant_welcome", Notice(
@@ -34,7 +26,7 @@ def send_merchant_welcome(event) -> None:
         context={"name": p.get("name") or "", "host": p.get("host") or "", "mall_host": settings.MALL_HOST}))
 
 
-@_subscriber("order.placed", name="notifications.order_placed")
+@outbox_handler("order.placed", name="notifications.order_placed", external=True)
 def send_order_placed(event) -> None:
     from core.money import Money
 
@@ -45,7 +37,7 @@ def send_order_placed(event) -> None:
                  "mall_host": settings.MALL_HOST, "stores": len(p.get("suborders", []))}))
 
 
-@_subscriber("order.expired", name="notifications.order_expired")
+@outbox_handler("order.expired", name="notifications.order_expired", external=True)
 def send_order_expired(event) -> None:
     p = event.payload
     _send(event, "notifications.order_expired", Notice(
@@ -63,7 +55,7 @@ SHOPPER_KINDS = {  # suborder.changed action -> notification kind (notifications
 }
 
 
-@_subscriber("suborder.changed", name="notifications.suborder_changed")
+@outbox_handler("suborder.changed", name="notifications.suborder_changed", external=True)
 def send_suborder_lifecycle_email(event) -> None:
     """The shopper hears of each store's acceptance, refusal (with the refund), shipment and delivery, in
     their own language and with the store's branding; the store hears of a new suborder to accept and of a

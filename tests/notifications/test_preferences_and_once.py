@@ -74,7 +74,7 @@ def test_the_preferred_language_applies_before_the_accounts(mall, shopper, mailo
 
 
 def _order_placed_event(email):
-    return outbox_emit(topic="order.placed", aggregate_type="order", aggregate_id="999001",
+    return outbox_emit(topic="order.placed", aggregate_type="order", aggregate_id=str(FakeEvent().pk),
                        payload={"number": "M-ONCE-1", "email": email, "total_minor": 12800, "currency": "CNY",
                                 "suborders": [{"merchant_id": 1}]})
 
@@ -125,3 +125,37 @@ def test_a_failed_send_is_recorded_and_the_retry_sends_once(mall, mailoutbox, mo
     sent = Message.objects.get(event_id=event.pk)
     assert (sent.status, sent.attempts, sent.error) == ("sent", 2, "")
     assert len([m for m in mailoutbox if m.to == ["retry@example.test"]]) == 1
+
+
+def test_through_the_relay_a_lost_worker_resends_with_the_same_message_id_and_a_rerun_sends_nothing(mall, mailoutbox):
+    """The real relay: the subscriber is external; the worker "dies" after the email left and before anything
+    was recorded (message row queued, delivery sending, its lease run out): the relay makes the delivery
+    again, the email goes again with the same Message-ID; once marked sent, a forced redelivery sends nothing."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from core.models import OutboxDelivery
+    from core.outbox import outbox_relay_batch
+
+    event = _order_placed_event("relay@example.test")
+    while outbox_relay_batch(limit=500):
+        pass
+    mine = [m for m in mailoutbox if m.to == ["relay@example.test"]]
+    assert len(mine) == 1
+    first = mine[0].extra_headers["Message-ID"]
+    delivery = OutboxDelivery.objects.get(event_id=event.pk, subscriber="notifications.order_placed")
+    assert delivery.status == "delivered"
+    Message.objects.filter(event_id=event.pk).update(status="queued", provider_id="", sent_at=None)
+    OutboxDelivery.objects.filter(pk=delivery.pk).update(status="sending", delivered_at=None,
+                                                         lease_until=timezone.now() - timedelta(seconds=1))
+    while outbox_relay_batch(limit=500):
+        pass
+    mine = [m for m in mailoutbox if m.to == ["relay@example.test"]]
+    assert [m.extra_headers["Message-ID"] for m in mine] == [first, first]
+    assert Message.objects.get(event_id=event.pk).status == "sent"
+    OutboxDelivery.objects.filter(pk=delivery.pk).update(status="pending", available_at=timezone.now())
+    while outbox_relay_batch(limit=500):
+        pass
+    assert len([m for m in mailoutbox if m.to == ["relay@example.test"]]) == 2
+    assert OutboxDelivery.objects.get(pk=delivery.pk).status == "delivered"
