@@ -72,6 +72,8 @@ def test_rule_accepts_a_paid_suborder_over_an_amount_in_a_region_and_the_timelin
     page = client_at(mall.acme, mall.users["acme:customer_service"]).get(f"/suborders/{so.pk}/")
     body = page.content.decode()
     assert page.status_code == 200 and "automation rule “Accept big Shanghai orders” fired" in body and 'data-testid="rule-run"' in body
+    history = client_at(mall.acme, mall.users["acme:manager"]).get(f"/automation/{rule.pk}/runs/").content.decode()
+    assert so.number in history and 'data-outcome="done"' in history
 
 
 @pytest.mark.parametrize("conditions", [{"amount_min_minor": 10**9}, {"regions": ["BJ"]}, {"skus": ["NOPE-1"]},
