@@ -94,9 +94,14 @@ def open_file(path: str, format_code: str = "") -> tuple[Table, Format]:
     return table, fmt
 
 
-def parsed_orders(table: Table, fmt: Format, errors: list[RowError]) -> Iterator[ParsedOrder]:
-    """Every order of the file that parsed; each problem appended to `errors` (the order is then left out)."""
+def parsed_orders(table: Table, fmt: Format, errors: list[RowError], *, store_column: bool = True) -> Iterator[ParsedOrder]:
+    """Every order of the file that parsed; each problem appended to `errors` (the order is then left out).
+
+    `store_column` False: the file's store column is not read (a store's own Shopify or Taobao export,
+    whose Vendor / 店铺 name brands and shops, not Mallard stores)."""
     mapping = column_mapping(fmt, table.header)
+    if not store_column:
+        mapping.index.pop("merchant", None)
     for raw in grouped_orders(table, mapping, errors):
         order = _parse(raw, fmt, errors)
         if order is not None:

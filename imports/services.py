@@ -204,7 +204,7 @@ def import_preview(*, path: str, format_code: str = "", channel: str, merchant=N
                 entry[0] += ln.quantity
 
     try:
-        for order in parsed_orders(table, fmt, errors):
+        for order in parsed_orders(table, fmt, errors, store_column=merchant is None or fmt is MALLARD):
             preview.orders += 1
             preview.lines += len(order.lines)
             pending.append(order)
@@ -352,7 +352,7 @@ def import_job_run(*, job_id, progress_every: int = CHUNK_ORDERS) -> OrderImport
                 processed += len(batch)
                 _job_set(job.pk, processed_orders=processed, created_orders=created, skipped_orders=skipped)
 
-        for order in parsed_orders(table, fmt, errors):
+        for order in parsed_orders(table, fmt, errors, store_column=merchant is None or fmt is MALLARD):
             batch.append(order)
             if len(batch) >= progress_every:
                 write(batch)

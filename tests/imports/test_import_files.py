@@ -219,3 +219,14 @@ def test_amounts_are_read_exactly_and_bad_ones_named(mall, upload):
     assert _money("5", "XXQ", row=6, column="unit_price", errors=errors) is None
     assert _money("1e400000", "CNY", row=7, column="unit_price", errors=errors) is None
     assert [e.row for e in errors] == [3, 5, 6, 7]
+
+
+def test_a_stores_own_shopify_export_ignores_its_vendor_column(mall, upload, run, unique):
+    a = stock_item(mall.acme, price_minor=1000, stock=(10,))
+    b = stock_item(mall.acme, price_minor=2000, stock=(10,))
+    ch = unique("vend").lower().replace("-", "")[:30]
+    lines = shopify_csv(a["sku"], b["sku"]).splitlines()
+    csv = "\n".join([lines[0] + ",Vendor"] + [ln + ",Acme Brand Co" for ln in lines[1:]]) + "\n"
+    owner = mall.users["acme:owner"]
+    job = run(upload(csv, user=owner, merchant=mall.acme, channel=ch), user=owner, merchant=mall.acme)
+    assert (job.status, job.created_orders) == ("done", 2), (job.errors, job.message)
