@@ -156,3 +156,15 @@ def test_a_template_calling_a_method_of_its_data_cannot_change_what_others_rende
     out = template_render({"subject": "x{{ lines.0.clear }}", "body_text": "{% for l in lines %}{{ l.sku }}{% endfor %}"},
                           context)
     assert out.body_text == "A" and context["lines"] == [{"quantity": 1, "sku": "A"}]
+
+
+def test_every_built_in_text_passes_the_save_check():
+    from notifications.defaults import default_for
+    from notifications.kinds import KINDS, LANGUAGES
+    from notifications.rendering import template_check
+
+    for kind in KINDS:
+        for language in LANGUAGES:
+            out = template_check(kind=kind, fields=default_for(kind, language))
+            assert out.subject and out.body_text, (kind, language)
+            assert ("\x00" not in out.body_text) and ("{{" not in out.body_text), (kind, language)
