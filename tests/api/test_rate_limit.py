@@ -68,3 +68,10 @@ def test_the_bucket_refills_with_time(mall, settings):
     while erp.get("/api/v1/merchant/").status_code == 429:
         assert time.monotonic() < deadline, "the bucket never refilled"
         time.sleep(0.05)
+
+
+def test_without_redis_the_same_bucket_runs_in_the_process(mall, settings):
+    settings.REDIS_URL = ""  # the embedded demo: no Redis
+    erp = _token(mall)
+    assert [erp.get("/api/v1/merchant/").status_code for _ in range(BURST + 1)] == [200] * BURST + [429]
+    assert _token(mall).get("/api/v1/merchant/").status_code == 200
