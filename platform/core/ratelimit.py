@@ -9,6 +9,7 @@ bucket lives in the process: the same arithmetic, per process.
 """
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -41,6 +42,7 @@ redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
 return {allowed, tostring(tokens), tostring(wait)}
 """
 
+log = logging.getLogger("mallard.ratelimit")
 _clients: dict[str, object] = {}
 _local: dict[str, tuple[float, float]] = {}
 _local_lock = threading.Lock()
@@ -64,7 +66,14 @@ def bucket_take(key: str, *, per_minute: int, burst: int) -> tuple[bool, float, 
     rate = per_minute / 60.0
     client = _redis()
     if client is not None:
-        allowed, tokens, wait = client._mallard_bucket(keys=[key], args=[rate, burst])
+        import redis
+
+        try:
+            allowed, tokens, wait = client._mallard_bucket(keys=[key], args=[rate, burst])
+        except redis.RedisError:
+            # Redis away: serve the request rather than fail every integration; the outage is logged
+            log.warning("rate limit not applied: Redis unreachable", exc_info=True)
+            return True, float(burst), 0.0
         return bool(int(allowed)), float(tokens), float(wait)
     now = time.monotonic()
     with _local_lock:

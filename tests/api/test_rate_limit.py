@@ -75,3 +75,9 @@ def test_without_redis_the_same_bucket_runs_in_the_process(mall, settings):
     erp = _token(mall)
     assert [erp.get("/api/v1/merchant/").status_code for _ in range(BURST + 1)] == [200] * BURST + [429]
     assert _token(mall).get("/api/v1/merchant/").status_code == 200
+
+
+def test_with_redis_unreachable_requests_are_served_not_failed(mall, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    erp = _token(mall)
+    assert [erp.get("/api/v1/merchant/").status_code for _ in range(BURST + 1)] == [200] * (BURST + 1)
