@@ -87,3 +87,19 @@ def messages_list_for_operator(*, limit: int = 200, **filters) -> list[Message]:
         if value not in (None, "") and name in MESSAGE_FILTERS:
             qs = qs.filter(**{MESSAGE_FILTERS[name]: value})
     return list(qs.order_by("-id")[:limit])
+
+
+def branding_preview(*, merchant, branding: StoreBranding | None, language: str):
+    """A shopper email of this store as its shoppers would get it (acceptance, sample order), for the
+    branding page: the stored template, the store's display name, and its footer."""
+    from notifications.kinds import KINDS
+    from notifications.rendering import template_render
+
+    lang = language if language in LANGUAGES else settings.LANGUAGE_CODE
+    context = {**KINDS["suborder_accepted"].sample, "store": (branding.display_name if branding else "") or merchant.name}
+    try:
+        rendered = template_render(template_fields("suborder_accepted", lang), context)
+    except Exception:
+        rendered = template_render(default_for("suborder_accepted", lang), context)
+    return {"subject": rendered.subject, "body": rendered.body_text.rstrip("\n"),
+            "footer": (branding.footer_text if branding else "").strip()}

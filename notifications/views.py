@@ -106,9 +106,13 @@ def store_branding(request):
     logo_data = ""
     if branding is not None and branding.logo:
         logo_data = f"data:{branding.logo_content_type};base64,{base64.b64encode(bytes(branding.logo)).decode()}"
+    from django.utils.translation import get_language
+
     return render(request, "notifications/store_branding.html", {
         "merchant": merchant, "branding": branding, "logo_data": logo_data, "error": error,
-        "form": request.POST if error else None}, status=status)
+        "form": request.POST if error else None,
+        "preview": selectors.branding_preview(merchant=merchant, branding=branding, language=get_language())},
+        status=status)
 
 
 # --- the shopper's preferences (mall host) ------------------------------------------------------------

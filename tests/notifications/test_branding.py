@@ -62,6 +62,8 @@ def test_the_dashboard_page_shows_the_logo_inline_and_a_manager_may_edit(mall, c
     branding_update(actor=mall.users["acme:owner"], merchant=mall.acme, display_name="A", footer_text="F", logo=_png())
     body = client_at(mall.acme, mall.users["acme:manager"]).get("/branding/").content.decode()
     assert 'data-testid="branding-logo"' in body and 'src="data:image/png;base64,' in body
+    preview = body.split('data-testid="branding-preview"')[1]
+    assert "A accepted your order M-20261203-0042" in preview and "-- \nF</pre>" in preview
     resp = _post(client_at(mall.acme, mall.users["acme:manager"]), display_name="B", footer_text="G", remove_logo="on")
     assert resp.status_code == 302
     row = StoreBranding.objects.get(merchant_id=mall.acme.pk)
