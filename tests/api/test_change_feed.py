@@ -140,3 +140,27 @@ def test_every_change_moves_the_row_to_the_end_of_the_feed_once(committed):
         SubOrder.objects.filter(pk=a).update(version=F("version") + 1, updated_at=timezone.now())
     again, _cursor = _drain_until(client, cursor, since, {(a, versions[a] + 1)})
     assert [x for x, _v in again if x in (a, b, c)] == [a]  # only the one that changed, after the cursor
+
+
+def test_a_user_limited_to_some_warehouses_follows_only_their_suborders(committed, unique):
+    from catalog.services import warehouse_grants_set
+    from permissions.roles import Role
+    from permissions.services import membership_grant, user_create
+
+    mall = committed
+    since = timezone.now()
+    clerk = user_create(email=f"{unique('clerk')}@acme.test", password="test-pass-123")
+    membership_grant(user=clerk, merchant=mall.acme, roles=[Role.WAREHOUSE])
+    mine, theirs = _orders(mall, 2)  # each order's item sits in a warehouse of its own
+    with in_merchant_schema(mall.acme):
+        rows = dict(SubOrder.objects.filter(pk__in=[mine, theirs]).values_list("pk", "warehouse_id"))
+        warehouse_grants_set(actor=mall.users["acme:owner"], user=clerk, warehouse_ids=[rows[mine]])
+    assert rows[mine] != rows[theirs]
+    _drain_until(_client(mall), "", since, {(theirs, 1)})  # the owner sees both: the horizon is past them
+    _, secret = api_token_create(user=clerk, name="wms", merchant=mall.acme)
+    wms = APIClient(HTTP_HOST="acme.localhost")
+    wms.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    seen, _cursor = _drain(wms, "", since)
+    ids = {i for i, _v in seen}
+    assert mine in ids and theirs not in ids
+    assert all("total_minor" not in r for r in _page(wms, "", since)["results"])  # and no amounts, as everywhere
