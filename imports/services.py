@@ -252,19 +252,17 @@ def import_job_create(*, file, actor, merchant=None, format_code: str = "", chan
 
 
 def _preview_job(job, path, format_code, channel) -> OrderImportJob:
+    if not channel:  # the format's own name (shopify, taobao, import)
+        try:
+            channel = open_file(str(path), format_code)[1].default_channel
+        except FileRejected:
+            channel = MALLARD.default_channel  # the preview below names what is wrong with the file
     try:
-        table_fmt = FORMATS.get(format_code)
-        if not channel:
-            from imports.reading import open_file as _open
-
-            try:
-                _t, table_fmt = _open(str(path), format_code)
-            except FileRejected:
-                table_fmt = table_fmt or MALLARD
-        channel = clean_channel(channel or table_fmt.default_channel)
+        channel = clean_channel(channel)
     except ValidationFailed as exc:
         _finish(job.pk, path, status=OrderImportJob.Status.REJECTED, errors=[RowError(None, "channel", str(exc.message))])
-        return OrderImportJob.objects.get(pk=job.pk)
+        with in_public_schema():
+            return OrderImportJob.objects.get(pk=job.pk)
     preview = import_preview(path=str(path), format_code=format_code, channel=channel, merchant=job.merchant)
     changes = {"file_format": preview.format_code, "channel": channel, "encoding": preview.encoding,
                "total_orders": preview.orders, "summary": preview.summary}

@@ -230,3 +230,13 @@ def test_a_stores_own_shopify_export_ignores_its_vendor_column(mall, upload, run
     owner = mall.users["acme:owner"]
     job = run(upload(csv, user=owner, merchant=mall.acme, channel=ch), user=owner, merchant=mall.acme)
     assert (job.status, job.created_orders) == ("done", 2), (job.errors, job.message)
+
+
+def test_the_channel_defaults_to_the_formats_name_and_a_bad_one_is_refused(mall, upload):
+    a = stock_item(mall.acme, stock=(10,))
+    job = upload(shopify_csv(a["sku"], a["sku"] + "Q"), user=mall.users["acme:owner"], merchant=mall.acme)
+    assert job.channel == "shopify"
+    job = upload(HEADER + _row("CH-1", a["sku"]), user=mall.users["acme:owner"], merchant=mall.acme, channel="Not A Channel")
+    assert job.status == "rejected" and [e["field"] for e in job.errors] == ["channel"]
+    job = upload(HEADER + _row("CH-1", a["sku"]), user=mall.users["acme:owner"], merchant=mall.acme, channel="mallard")
+    assert job.status == "rejected"
