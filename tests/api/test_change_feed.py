@@ -164,3 +164,14 @@ def test_a_user_limited_to_some_warehouses_follows_only_their_suborders(committe
     ids = {i for i, _v in seen}
     assert mine in ids and theirs not in ids
     assert all("total_minor" not in r for r in _page(wms, "", since)["results"])  # and no amounts, as everywhere
+
+
+def test_a_cloned_merchant_schema_has_the_stamp_trigger_and_the_feed_index(mall):
+    with in_merchant_schema(mall.initech), connection.cursor() as cur:
+        cur.execute("""SELECT t.tgname FROM pg_trigger t WHERE t.tgrelid = 'suborders_suborder'::regclass
+                       AND NOT t.tgisinternal""")
+        assert ("suborders_change_xid",) in cur.fetchall()
+        cur.execute("""SELECT i.indisvalid, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                       WHERE c.relname = 'suborder_change_xid_idx' AND c.relnamespace = current_schema()::regnamespace""")
+        valid, definition = cur.fetchone()
+        assert valid and definition.endswith("(change_xid, id)")
