@@ -11,13 +11,15 @@ def webhooks_sweep_task() -> int:
     return webhooks_sweep(dispatch=lambda merchant: webhooks_dispatch.apply_async(ignore_result=True))
 
 
-@shared_task(name="webhooks.tasks.webhooks_dispatch", acks_late=True, ignore_result=True)
-def webhooks_dispatch() -> int:
+@shared_task(name="webhooks.tasks.webhooks_dispatch", bind=True, acks_late=True, ignore_result=True)
+def webhooks_dispatch(self) -> int:
     """In a merchant schema: claim due deliveries (committed) and queue one send task per delivery, so a slow
-    endpoint holds one worker for one delivery at a time, never the other endpoints' deliveries."""
+    endpoint holds one worker for one delivery at a time, never the other endpoints' deliveries. The sends go
+    to the queue this task came from: a deployment that routes webhooks to workers of their own keeps them there."""
     from webhooks.dispatch import deliveries_dispatch
 
-    return deliveries_dispatch(send=lambda pk: webhook_send.apply_async((pk,), ignore_result=True))
+    queue = (self.request.delivery_info or {}).get("routing_key") or None
+    return deliveries_dispatch(send=lambda pk: webhook_send.apply_async((pk,), queue=queue, ignore_result=True))
 
 
 @shared_task(name="webhooks.tasks.webhook_send", acks_late=True, ignore_result=True)
