@@ -50,7 +50,7 @@ def _upload(request, *, merchant, console: bool):
     with in_public_schema():
         jobs = list(OrderImportJob.objects.filter(merchant=merchant).select_related("created_by")[:20])
     return render(request, "imports/upload.html", {"form": form, "jobs": jobs, "console": console, "urls": _urls(console), "base_template": _base(console),
-                                                   "formats": FORMATS, "max_mb": services.MAX_FILE_BYTES // 1024 // 1024})
+                                                   "formats": FORMATS, "max_mb": services.max_file_bytes() // 1024 // 1024})
 
 
 def _job(request, job_id, *, merchant, console: bool):
