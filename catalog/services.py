@@ -725,13 +725,15 @@ class ReserveLine:
 
 
 @merchant_only
-def stock_reserve(*, lines: list[ReserveLine], expires_at: datetime | None, actor=None, reference: str = "") -> list[StockReservation]:
+def stock_reserve(*, lines: list[ReserveLine], expires_at: datetime | None, actor=None, reference: str = "",
+                  want_reservations: bool = True) -> list[StockReservation]:
     """Reserve every line or nothing (OutOfStock names the short line).
 
     ONE statement whatever the number of lines (_RESERVE_SQL): lock the levels in (variant,
     warehouse) order, one guarded UPDATE, the movements and the reservations; then the low-stock
     and listing events (buffered by the caller's outbox batch, if any). Repeated (variant,
     warehouse) pairs are merged into one level change. A refusal is computed on the error path.
+    `want_reservations=False` returns [] instead of the reservations (a channel import's thousands of lines need none).
     """
     if not lines:
         raise ValidationFailed(_("Nothing to reserve."), field="lines")
@@ -764,9 +766,9 @@ def stock_reserve(*, lines: list[ReserveLine], expires_at: datetime | None, acto
         # which dooms the transaction, and order_checkout re-plans and retries it whole); a database error
         # in that statement marks the caller's transaction for rollback, so a partial reservation
         # can never be committed. All or nothing either way.
-        return _reserve(changes, merged, expires_at=expires_at, now=now, actor=actor)
+        return _reserve(changes, merged, expires_at=expires_at, now=now, actor=actor, want_reservations=want_reservations)
     with transaction.atomic():
-        return _reserve(changes, merged, expires_at=expires_at, now=now, actor=actor)
+        return _reserve(changes, merged, expires_at=expires_at, now=now, actor=actor, want_reservations=want_reservations)
 
 
 # The whole reservation in ONE statement (the checkout hot path: one round trip per merchant).
@@ -832,7 +834,7 @@ _RESERVE_SQL = """
 """
 
 
-def _reserve(changes, merged, *, expires_at, now, actor) -> list[StockReservation]:
+def _reserve(changes, merged, *, expires_at, now, actor, want_reservations: bool = True) -> list[StockReservation]:
     """Reserve `merged` ({(owner, variant, warehouse): [quantity, first index]}) with _RESERVE_SQL."""
     totals: dict[tuple[int, int], int] = {}
     first: dict[tuple[int, int], _Change] = {}
@@ -870,6 +872,8 @@ def _reserve(changes, merged, *, expires_at, now, actor) -> list[StockReservatio
                         payload={"sku": sku, "variant_id": vid, "available": available, "threshold": threshold,
                                  "warehouse": code, "warehouse_id": wid})
     _emit_listing_changed(key[0] for key in keys)
+    if not want_reservations:
+        return []
     out = []
     for (owner, v, w), (qty, _i) in merged.items():
         reservation = StockReservation(id=ids[(owner, v, w)], owner=owner, variant_id=v, warehouse_id=w, quantity=qty,

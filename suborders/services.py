@@ -169,7 +169,7 @@ def suborders_create_imported(*, channel: str, suborders: list[ImportedSuborder]
         stock_reserve(
             lines=[ReserveLine(variant_id=ln.variant_id, warehouse_id=warehouse_of[number], quantity=ln.quantity,
                                owner=f"suborder_line:{line_ids[(number, ln.variant_id)]}") for number, ln in flat],
-            expires_at=None, actor=actor, reference=f"import {channel}"[:120],
+            expires_at=None, actor=actor, reference=f"import {channel}"[:120], want_reservations=False,
         )
         for number, so, ext in zip(numbers, suborders, external_ids, strict=True):
             pk = suborder_ids[number]
