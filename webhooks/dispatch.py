@@ -141,8 +141,21 @@ def deliveries_dispatch(*, send, now=None, limit: int = 100) -> int:
     ids = deliveries_claim_due(now=now, limit=limit)
     for pk in ids:
         send(pk)
+    deliveries_forget_old(now=now)
     due_index_refresh()
     return len(ids)
+
+
+def deliveries_forget_old(*, now=None, batch: int = 500) -> int:
+    """Finished deliveries older than WEBHOOKS_RETENTION_DAYS go (a batch per dispatch, with their attempts):
+    the deliveries page and replays reach back that far."""
+    days = getattr(settings, "WEBHOOKS_RETENTION_DAYS", 30)
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    old = list(WebhookDelivery.objects.filter(status__in=[S.SUCCEEDED, S.DEAD], completed_at__lt=cutoff)
+               .order_by("id").values_list("id", flat=True)[:batch])
+    if old:
+        WebhookDelivery.objects.filter(pk__in=old).delete()
+    return len(old)
 
 
 def _headers(delivery: WebhookDelivery, endpoint: WebhookEndpoint, now: datetime) -> dict[str, str]:

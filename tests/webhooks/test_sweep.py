@@ -73,3 +73,21 @@ def test_the_index_holds_the_next_retry_time_and_never_a_later_one(mall, receive
     assert row.due_at <= timezone.now()
     with in_merchant_schema(mall.acme):
         assert due_index_refresh() <= timezone.now()
+
+
+def test_finished_deliveries_older_than_the_retention_are_forgotten(mall, receiver, settings):
+    from webhooks.models import WebhookDelivery
+
+    settings.WEBHOOKS_RETENTION_DAYS = 30
+    ep = _endpoint(mall, mall.acme, receiver.url("/ok"))
+    for n in range(3):
+        fan_out(mall.acme, suborder_id=9930 + n, event_no=19930 + n)
+    dispatch_round(mall.acme)
+    with in_merchant_schema(mall.acme):
+        old, kept, _other = WebhookDelivery.objects.filter(endpoint=ep).order_by("id")
+        WebhookDelivery.objects.filter(pk=old.pk).update(completed_at=timezone.now() - timedelta(days=31))
+        WebhookDelivery.objects.filter(pk=kept.pk).update(completed_at=timezone.now() - timedelta(days=29))
+    dispatch_round(mall.acme)
+    with in_merchant_schema(mall.acme):
+        assert not WebhookDelivery.objects.filter(pk=old.pk).exists()
+        assert WebhookDelivery.objects.filter(pk=kept.pk).exists()
