@@ -169,6 +169,22 @@ DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
             "{% if deadline %}（{{ deadline|date:\"Y-m-d H:i\" }} UTC）{% endif %}。\n\n"
             "http://{{ host }}/suborders/\n"),
     },
+    ("return_updated", "en"): {
+        "subject": "Your return {{ return_number }} at {{ store }}: {{ status }}",
+        "body_text": (
+            "Your return {{ return_number }} (order {{ number }}) at {{ store }} is now: {{ status }}.\n"
+            "{% if reason %}{{ reason }}\n{% endif %}"
+            "{% if refund %}Refunded: {{ refund }}.\n{% endif %}\n"
+            "Follow it on http://{{ mall_host }}/orders/{{ number }}/\n"),
+    },
+    ("return_updated", "zh-hans"): {
+        "subject": "您在 {{ store }} 的售后单 {{ return_number }}：{{ status }}",
+        "body_text": (
+            "您在 {{ store }} 的售后单 {{ return_number }}（订单 {{ number }}）当前状态：{{ status }}。\n"
+            "{% if reason %}{{ reason }}\n{% endif %}"
+            "{% if refund %}已退款：{{ refund }}。\n{% endif %}\n"
+            "查看进度：http://{{ mall_host }}/orders/{{ number }}/\n"),
+    },
 }
 
 

@@ -49,6 +49,10 @@ KINDS: dict[str, NoticeKind] = {k.key: k for k in [
                dict(_SAMPLE_STORE), branded=True),
     NoticeKind("merchant_suborder_paid", _("New suborder to accept (to the store)"), MERCHANT, ("number", "deadline", "host"),
                {"number": "S-ACME-000042", "deadline": _WHEN, "host": "acme.mall.example"}),
+    NoticeKind("return_updated", _("A return, exchange or refund-only request moved on"), SHOPPER,
+               ("store", "number", "return_number", "status", "action", "reason", "refund", "mall_host"),
+               {**_SAMPLE_STORE, "return_number": "M-20261203-0042-ACME1-R1", "status": "Approved", "action": "approved",
+                "reason": "Arrived damaged", "refund": "CNY 59.00"}, branded=True),
     NoticeKind("merchant_suborder_late", _("Suborder late to ship (to the store)"), MERCHANT, ("number", "deadline", "host"),
                {"number": "S-ACME-000042", "deadline": _WHEN, "host": "acme.mall.example"}),
 ]}

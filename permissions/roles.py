@@ -31,6 +31,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "suborders.assign": frozenset({Role.OWNER, Role.MANAGER}),  # give a suborder to a customer-service agent
     "suborders.ship": frozenset({Role.OWNER, Role.MANAGER, Role.WAREHOUSE}),
     "suborders.edit_address": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),
+    "returns.view": ALL_ROLES,  # the returns queue and a return's detail
+    "returns.decide": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),  # approve or refuse a return
+    "returns.receive": frozenset({Role.OWNER, Role.MANAGER, Role.WAREHOUSE}),  # receive and inspect returned goods
+    "returns.policy": frozenset({Role.OWNER, Role.MANAGER}),  # the store's return policy
     "payments.view": frozenset({Role.OWNER, Role.MANAGER, Role.FINANCE}),
     "refunds.create": frozenset({Role.OWNER, Role.MANAGER, Role.FINANCE}),
     "payments.offline": frozenset({Role.OWNER, Role.MANAGER, Role.FINANCE}),  # mark an order paid outside the gateways
@@ -63,6 +67,10 @@ CAPABILITY_LABELS = {
     "suborders.assign": _("Assign suborders to customer-service agents"),
     "suborders.ship": _("Pick, pack, print labels and ship; enter tracking events"),
     "suborders.edit_address": _("Change a suborder's shipping address, phone and note before it ships"),
+    "returns.view": _("See returns, exchanges and refund-only requests"),
+    "returns.decide": _("Approve or refuse returns, exchanges and refund-only requests"),
+    "returns.receive": _("Receive returned goods, inspect them, restock or write them off"),
+    "returns.policy": _("Edit the store's return policy"),
     "payments.view": _("See payments, refunds and amounts paid"),
     "refunds.create": _("Refund shoppers"),
     "payments.offline": _("Mark an order paid outside the gateways"),

@@ -475,6 +475,10 @@ def suborder_complete(*, suborder_id: int, actor=None, now=None, system: bool = 
         so, lines = _lock(suborder_id)
         if so.status != S.DELIVERED or so.complete_after is None or so.complete_after > now:
             return None
+        from returns.selectors import suborder_has_open_return
+
+        if suborder_has_open_return(suborder_id=so.pk):  # the window stays open while a return is open
+            return None
         so.complete_after = None
         return _transition(so=so, lines=lines, action="completed", to=S.COMPLETED, actor=actor, reason="return window closed", now=now)
 

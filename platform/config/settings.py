@@ -44,6 +44,7 @@ SHARED_APPS = [
     "carriers.apps.CarriersConfig",
     "webhooks.due_index.apps.WebhooksDueIndexConfig",  # public due index of merchant webhook deliveries
     "imports.apps.ImportsConfig",  # channel order import jobs (public: the operator's and every store's)
+    "returns.due_index.apps.ReturnsDueIndexConfig",  # public due index of return deadlines
     "axes",  # failed sign-ins and lockouts, kept in public for every host (see "Sign-in lockout" below)
     "django_otp",  # second factor: devices live in public beside the users (see "Second factor" below)
     "django_otp.plugins.otp_totp",
@@ -57,6 +58,7 @@ TENANT_APPS = [
     "fulfillment.apps.FulfillmentConfig",
     "webhooks.apps.WebhooksConfig",  # the merchant's webhook endpoints and deliveries
     "automation.apps.AutomationConfig",
+    "returns.apps.ReturnsConfig",  # returns (RMA), exchanges, refund-only requests
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -263,6 +265,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-stock-reservations": {"task": "catalog.tasks.expire_reservations_all", "schedule": 60.0},
     "payments-sweep": {"task": "payments.tasks.payments_sweep", "schedule": 300.0},
     "lifecycle-sweep": {"task": "orders.tasks.lifecycle_sweep", "schedule": 60.0},
+    "returns-sweep": {"task": "returns.tasks.returns_sweep", "schedule": 60.0},
     "audit-seal": {"task": "permissions.tasks.audit_seal_pending", "schedule": 10.0},
     "webhooks-sweep": {"task": "webhooks.tasks.webhooks_sweep", "schedule": 5.0},
 }
