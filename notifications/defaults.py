@@ -55,6 +55,68 @@ DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
             "商品已放回货架，如仍需要可再次下单：http://{{ mall_host }}/\n"),
         "sms_body": "【Mallard】订单 {{ number }} 因未按时付款已取消，未产生任何费用。",
     },
+    ("ticket_replied", "en"): {
+        "subject": "{{ store }} answered your ticket {{ ticket }}",
+        "body_text": (
+            "{{ store }} answered your ticket {{ ticket }} \"{{ subject }}\" (order {{ number }}):\n\n"
+            "{{ message }}\n\n"
+            "Reply or follow the thread on {{ link }}\n"),
+    },
+    ("ticket_replied", "zh-hans"): {
+        "subject": "{{ store }} 回复了您的工单 {{ ticket }}",
+        "body_text": (
+            "{{ store }} 回复了您的工单 {{ ticket }}“{{ subject }}”（订单 {{ number }}）：\n\n"
+            "{{ message }}\n\n"
+            "回复或查看对话：{{ link }}\n"),
+    },
+    ("dispute_decided", "en"): {
+        "subject": "The mall decided your dispute about {{ ticket }}",
+        "body_text": (
+            "The mall's customer service decided your dispute with {{ store }} about \"{{ subject }}\" ({{ ticket }}):\n\n"
+            "{{ outcome }}{% if amount %}: {{ amount }}{% endif %}.\n{{ reason }}\n\n"
+            "{% if amount %}The refund goes back to the way you paid.\n{% endif %}"
+            "The thread: {{ link }}\n"),
+    },
+    ("dispute_decided", "zh-hans"): {
+        "subject": "商城已处理您关于 {{ ticket }} 的投诉",
+        "body_text": (
+            "商城客服已处理您与 {{ store }} 关于“{{ subject }}”（{{ ticket }}）的投诉：\n\n"
+            "{{ outcome }}{% if amount %}：{{ amount }}{% endif %}。\n{{ reason }}\n\n"
+            "{% if amount %}退款将原路退回。\n{% endif %}"
+            "查看对话：{{ link }}\n"),
+    },
+    ("merchant_ticket_opened", "en"): {
+        "subject": "New ticket {{ ticket }}: {{ subject }}",
+        "body_text": (
+            "A shopper opened ticket {{ ticket }} ({{ priority }}) about order {{ number }}:\n"
+            "\"{{ subject }}\"\n\n"
+            "The first-response clock is running. Answer on {{ link }}\n"),
+    },
+    ("merchant_ticket_opened", "zh-hans"): {
+        "subject": "新工单 {{ ticket }}：{{ subject }}",
+        "body_text": (
+            "顾客就订单 {{ number }} 提交了工单 {{ ticket }}（优先级 {{ priority }}）：\n"
+            "“{{ subject }}”\n\n"
+            "首次响应计时已开始，请尽快回复：{{ link }}\n"),
+    },
+    ("merchant_ticket_sla", "en"): {
+        "subject": "{% if breached %}Missed{% else %}Due soon{% endif %}: {{ clock }} for ticket {{ ticket }}",
+        "body_text": (
+            "{% if breached %}The {{ clock }} target of ticket {{ ticket }} \"{{ subject }}\" was missed"
+            "{% if due %} ({{ due|date:\"Y-m-d H:i\" }} UTC){% endif %}; the ticket is escalated to the mall's operator."
+            "{% else %}The {{ clock }} target of ticket {{ ticket }} \"{{ subject }}\" is due"
+            "{% if due %} at {{ due|date:\"Y-m-d H:i\" }} UTC{% endif %}.{% endif %}\n\n"
+            "{{ link }}\n"),
+    },
+    ("merchant_ticket_sla", "zh-hans"): {
+        "subject": "{% if breached %}已超时{% else %}即将超时{% endif %}：工单 {{ ticket }} 的{{ clock }}",
+        "body_text": (
+            "{% if breached %}工单 {{ ticket }}“{{ subject }}”的{{ clock }}已超过时限"
+            "{% if due %}（{{ due|date:\"Y-m-d H:i\" }} UTC）{% endif %}，已升级至商城客服。"
+            "{% else %}工单 {{ ticket }}“{{ subject }}”的{{ clock }}将于"
+            "{% if due %} {{ due|date:\"Y-m-d H:i\" }} UTC {% endif %}到期。{% endif %}\n\n"
+            "{{ link }}\n"),
+    },
     ("suborder_accepted", "en"): {
         "subject": "{{ store }} accepted your order {{ number }}",
         "body_text": (

@@ -57,6 +57,8 @@ class Voucher(models.Model):
     starts_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
+    # A merchant voucher only for shoppers the store tagged so (automation.CustomerTag), e.g. "vip".
+    customer_tag = models.CharField(max_length=40, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -145,6 +147,7 @@ class SubOrderMirror(models.Model):
     shipped_minor = models.BigIntegerField(default=0, db_default=0)  # value of the units shipped
     is_late = models.BooleanField(default=False, db_default=False)
     version = models.PositiveIntegerField(default=1, db_default=1)  # an older snapshot never overwrites a newer one
+    cancellation_due_at = models.DateTimeField(null=True, blank=True)  # an open shopper cancellation request's deadline
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["merchant", "suborder_id"], name="mirror_once_per_suborder")]
@@ -153,6 +156,8 @@ class SubOrderMirror(models.Model):
             models.Index(fields=["ship_by"], name="mirror_ship_due_idx", condition=models.Q(status="accepted", is_late=False)),
             models.Index(fields=["auto_receipt_at"], name="mirror_receipt_due_idx", condition=models.Q(status__in=["shipped", "partially_shipped"])),
             models.Index(fields=["complete_after"], name="mirror_complete_due_idx", condition=models.Q(status="delivered")),
+            models.Index(fields=["cancellation_due_at"], name="mirror_cancellation_due_idx",
+                         condition=models.Q(cancellation_due_at__isnull=False)),
         ]
         ordering = ["id"]
 

@@ -31,6 +31,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "suborders.assign": frozenset({Role.OWNER, Role.MANAGER}),  # give a suborder to a customer-service agent
     "suborders.ship": frozenset({Role.OWNER, Role.MANAGER, Role.WAREHOUSE}),
     "suborders.edit_address": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),
+    "cancellations.decide": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),  # approve/refuse shoppers' requests
+    "customers.view": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE, Role.FINANCE}),  # the store's customers
+    "customers.edit": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),  # tag them, add private notes
     "returns.view": ALL_ROLES,  # the returns queue and a return's detail
     "returns.decide": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),  # approve or refuse a return
     "returns.receive": frozenset({Role.OWNER, Role.MANAGER, Role.WAREHOUSE}),  # receive and inspect returned goods
@@ -67,6 +70,9 @@ CAPABILITY_LABELS = {
     "suborders.assign": _("Assign suborders to customer-service agents"),
     "suborders.ship": _("Pick, pack, print labels and ship; enter tracking events"),
     "suborders.edit_address": _("Change a suborder's shipping address, phone and note before it ships"),
+    "cancellations.decide": _("Approve or refuse shoppers' cancellation requests (approved units are refunded)"),
+    "customers.view": _("See the store's customers: their orders here, totals, tags and notes (export them)"),
+    "customers.edit": _("Tag the store's customers and add private notes on them"),
     "returns.view": _("See returns, exchanges and refund-only requests"),
     "returns.decide": _("Approve or refuse returns, exchanges and refund-only requests"),
     "returns.receive": _("Receive returned goods, inspect them, restock or write them off"),

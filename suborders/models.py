@@ -60,6 +60,9 @@ class SubOrder(models.Model):
     # (suborders.change_feed) pages by (change_xid, id) and hands out only rows whose transaction is older
     # than every transaction still running, so a row committed late is never skipped. 0: before the feed.
     change_xid = models.BigIntegerField(default=0, db_default=0, editable=False)
+    # The earliest deadline of an open shopper cancellation request (models_cancellations): mirrored to public
+    # so the lifecycle sweep finds due requests once across all merchants.
+    cancellation_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"]),
@@ -143,4 +146,5 @@ class SubOrderEvent(models.Model):
         ordering = ["id"]
 
 
+from suborders.models_cancellations import CancellationRequest, CustomerNote  # noqa: E402, F401  after-sales
 from suborders.models_drafts import OrderDraft, OrderDraftLine  # noqa: E402, F401  orders entered by staff

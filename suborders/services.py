@@ -190,7 +190,8 @@ def _snapshot(so: SubOrder, lines: list[SubOrderLine]) -> dict:
     shipped = sum(ln.unit_price_minor * ln.shipped_qty for ln in lines)
     return {"merchant_id": merchant.pk, "suborder_id": so.pk, "version": so.version, "status": so.status,
             "accept_by": so.accept_by, "ship_by": so.ship_by, "auto_receipt_at": so.auto_receipt_at,
-            "complete_after": so.complete_after, "shipped_minor": shipped, "is_late": so.is_late, "updated_at": so.updated_at}
+            "complete_after": so.complete_after, "shipped_minor": shipped, "is_late": so.is_late, "updated_at": so.updated_at,
+            "cancellation_due_at": so.cancellation_due_at}
 
 
 @read_model_source("suborder")

@@ -54,6 +54,9 @@ _SUBORDER_ACTIONS = [
     ("late", _("Suborder late"), _("The shipping deadline passed with units still to ship.")),
     ("contact_changed", _("Shipping contact changed"), _("The shipping address, phone or note was edited.")),
     ("variant_swapped", _("Line variant swapped"), _("A line's variant was swapped for another of the same product.")),
+    ("cancellation_requested", _("Cancellation requested"),
+     _("The shopper asked to cancel accepted units; decide before the deadline or it is approved.")),
+    ("cancellation_refused", _("Cancellation refused"), _("The store refused the shopper's cancellation request.")),
 ]
 
 EVENT_TYPES: dict[str, WebhookEventType] = {

@@ -7,7 +7,8 @@ from core.readmodels import read_model_writer
 from core.tenancy import platform_only
 from orders.models import SubOrderMirror
 
-MIRRORED = ("status", "accept_by", "ship_by", "auto_receipt_at", "complete_after", "shipped_minor", "is_late", "updated_at")
+MIRRORED = ("status", "accept_by", "ship_by", "auto_receipt_at", "complete_after", "shipped_minor", "is_late", "updated_at",
+            "cancellation_due_at")
 
 
 @read_model_writer("suborder")

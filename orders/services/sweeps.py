@@ -16,6 +16,8 @@ DUE = {
     "late": (("accepted", "partially_shipped"), "ship_by", {"is_late": False}),
     "receipt": (("shipped",), "auto_receipt_at", {}),
     "complete": (("delivered",), "complete_after", {}),
+    # an open shopper cancellation request the store left undecided: approved (suborders.cancellations)
+    "cancellation": (("accepted", "partially_shipped", "shipped", "delivered"), "cancellation_due_at", {}),
 }
 
 
@@ -34,12 +36,14 @@ def suborders_due(*, kind: str, now=None, limit: int = 1000) -> dict[int, list[i
 def apply_due(*, kind: str, suborder_ids: list[int], now=None) -> int:
     """In a merchant schema: apply one kind of deadline to these suborders; returns how many acted."""
     from fulfillment.shipments import suborders_auto_receipt
+    from suborders.cancellations import cancellation_requests_lapsed
     from suborders.services import suborder_acceptance_lapsed, suborder_complete, suborder_mark_late
 
     func = {"accept": lambda pk: suborder_acceptance_lapsed(suborder_id=pk, now=now),
             "late": lambda pk: suborder_mark_late(suborder_id=pk, now=now),
             "receipt": lambda pk: suborders_auto_receipt(suborder_id=pk, now=now),
-            "complete": lambda pk: suborder_complete(suborder_id=pk, now=now)}[kind]
+            "complete": lambda pk: suborder_complete(suborder_id=pk, now=now),
+            "cancellation": lambda pk: cancellation_requests_lapsed(suborder_id=pk, now=now)}[kind]
     return sum(1 for pk in suborder_ids if func(pk))
 
 

@@ -268,6 +268,7 @@ CELERY_BEAT_SCHEDULE = {
     "returns-sweep": {"task": "returns.tasks.returns_sweep", "schedule": 60.0},
     "audit-seal": {"task": "permissions.tasks.audit_seal_pending", "schedule": 10.0},
     "webhooks-sweep": {"task": "webhooks.tasks.webhooks_sweep", "schedule": 5.0},
+    "support-sla-sweep": {"task": "support.tasks.sla_sweep", "schedule": 60.0},  # ticket SLA warnings, breaches
 }
 
 # The outbox (core.outbox): how long an outside effect may run before its delivery is made again (with the
