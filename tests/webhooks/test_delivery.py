@@ -311,3 +311,24 @@ def test_private_addresses_are_allowed_when_debug(mall, settings, receiver):
     settings.DEBUG = True
     ep, _ = _endpoint(mall, receiver.url("/hooks"))
     assert ep.pk
+
+
+def test_a_low_stock_alert_reaches_a_subscribed_endpoint(mall, receiver):
+    from catalog.services import product_create, stock_adjust, stock_receive, warehouse_create
+
+    _endpoint(mall, receiver.url("/stock"), ["catalog.low_stock"])
+    _endpoint(mall, receiver.url("/orders-only"), ["suborder.paid"])
+    k = next(_n)
+    with in_merchant_schema(mall.acme):
+        wh = warehouse_create(code=f"WS{k}", name=f"Stock hooks {k}", region="SH", priority=5)
+        variant = product_create(name=f"Low {k}", variants=[{"sku": f"LOWHOOK-{k}", "price_minor": 100, "currency": "CNY",
+                                                            "low_stock_threshold": 2}]).variants.get()
+        stock_receive(variant_id=variant.pk, warehouse_id=wh.pk, quantity=5, reason="test")
+        stock_adjust(variant_id=variant.pk, warehouse_id=wh.pk, delta=-4, reason="breakage")
+    relay()
+    dispatch_until_idle(mall.acme)
+    [alert] = [r for r in receiver.at("/stock") if r.json["data"]["sku"] == f"LOWHOOK-{k}"]
+    assert alert.json["type"] == "catalog.low_stock"
+    assert alert.json["data"] == {"sku": f"LOWHOOK-{k}", "variant_id": variant.pk, "warehouse": f"WS{k}",
+                                  "warehouse_id": wh.pk, "available": 1, "threshold": 2}
+    assert receiver.at("/orders-only") == []
