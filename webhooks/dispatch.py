@@ -33,7 +33,7 @@ SWEEP_LEASE = timedelta(seconds=30)  # a merchant's dispatch task has this long 
 PER_ENDPOINT_IN_FLIGHT = 10
 FAILING_ENDPOINT_IN_FLIGHT = 1  # an endpoint in a failing streak gets one probe at a time
 RESPONSE_KEEP_BYTES = 4096
-USER_AGENT = "Mallard-Webhooks/1.0 (+https://mallard.example/docs/api#webhooks)"
+USER_AGENT = "Mallard-Webhooks/1.0"
 S = WebhookDelivery.Status
 
 
