@@ -33,3 +33,31 @@ def verify_snippet():
     namespace: dict = {}
     exec(compile(block.group(1), "docs/api.md#webhook-verify-python", "exec"), namespace)
     return namespace["verify_mallard_signature"]
+
+
+@pytest.fixture(scope="session")
+def node_verify(tmp_path_factory):
+    """The Node.js snippet of docs/api.md as a script: `node_verify(secret, header, body) -> bool`."""
+    import shutil
+    import subprocess
+
+    text = DOCS.read_text()
+    block = re.search(r"<!-- webhook-verify-node -->\s*```js\n(.*?)```", text, re.S)
+    assert block, "docs/api.md lost its Node.js verification snippet"
+    node = shutil.which("node") or shutil.which("nodejs")
+    assert node, "Node.js is needed to run the documented snippet (Debian: apt install nodejs)"
+    script = tmp_path_factory.mktemp("node") / "verify.js"
+    script.write_text(block.group(1) + """
+const fs = require("fs");
+const [secret, header, bodyFile] = process.argv.slice(2);
+process.stdout.write(String(verifyMallardSignature(secret, header, fs.readFileSync(bodyFile))));
+""")
+
+    def verify(secret: str, header: str, body: bytes) -> bool:
+        body_file = script.parent / "body.bin"
+        body_file.write_bytes(body)
+        out = subprocess.run([node, str(script), secret, header, str(body_file)], capture_output=True, text=True,
+                             timeout=30, check=True).stdout
+        return {"true": True, "false": False}[out]
+
+    return verify

@@ -71,6 +71,17 @@ def test_a_suborder_lifecycle_reaches_the_receiver_once_per_delivery_in_order_an
     assert not WebhookDueMerchant.objects.filter(merchant_id=mall.acme.pk).exists()
 
 
+def test_the_documented_node_snippet_verifies_a_real_delivery(mall, receiver, node_verify):
+    ep, secret = _endpoint(mall, receiver.url("/node"), ["suborder.paid"])
+    fan_out(mall.acme, suborder_id=6001, event_no=6001)
+    dispatch_until_idle(mall.acme)
+    [request] = receiver.at("/node")
+    header = request.headers["Mallard-Signature"]
+    assert node_verify(secret, header, request.body) is True
+    assert node_verify("whsec_wrong", header, request.body) is False
+    assert node_verify(secret, header, request.body.replace(b"6001", b"6002")) is False
+
+
 def test_an_old_signature_fails_the_documented_tolerance(mall, verify_snippet):
     from webhooks.signing import signature_header
 
