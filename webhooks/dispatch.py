@@ -108,7 +108,10 @@ def webhooks_sweep(*, dispatch, now=None, limit: int = 200) -> int:
         rows = list(WebhookDueMerchant.objects.select_for_update(skip_locked=True).filter(due_at__lte=now)
                     .order_by("due_at")[:limit])
         WebhookDueMerchant.objects.filter(pk__in=[r.pk for r in rows]).update(due_at=now + SWEEP_LEASE)
-    merchants = Merchant.objects.filter(pk__in=[r.merchant_id for r in rows]).order_by("pk")
+    merchants = list(Merchant.objects.filter(pk__in=[r.merchant_id for r in rows]).order_by("pk"))
+    gone = {r.merchant_id for r in rows} - {m.pk for m in merchants}
+    if gone:  # a merchant deleted with its schema: nothing left to send
+        WebhookDueMerchant.objects.filter(merchant_id__in=gone).delete()
     for merchant in merchants:
         try:
             with in_merchant_schema(merchant):

@@ -91,3 +91,11 @@ def test_finished_deliveries_older_than_the_retention_are_forgotten(mall, receiv
     with in_merchant_schema(mall.acme):
         assert not WebhookDelivery.objects.filter(pk=old.pk).exists()
         assert WebhookDelivery.objects.filter(pk=kept.pk).exists()
+
+
+def test_a_due_row_of_a_merchant_that_no_longer_exists_is_dropped(mall):
+    WebhookDueMerchant.objects.all().delete()
+    WebhookDueMerchant.objects.create(merchant_id=987654321, schema_name="m_gone", due_at=timezone.now())
+    calls = []
+    assert webhooks_sweep(dispatch=lambda m: calls.append(m), now=timezone.now()) == 1
+    assert calls == [] and not WebhookDueMerchant.objects.filter(merchant_id=987654321).exists()
