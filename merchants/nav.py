@@ -13,6 +13,7 @@ DASHBOARD_NAV: list[tuple] = [
     (_("Import orders"), "imports-orders", "orders.import"),
     (_("Flagged parcels"), "parcels-flagged", "suborders.view"),
     (_("Pick & pack"), "suborders-warehouse", "suborders.ship"),
+    (_("Returns"), "returns-list", "returns.view"),
     (_("Documents"), "documents", "suborders.ship"),
     (_("New order"), "drafts-list", "orders.create"),
     (_("Payments"), "payments-merchant", "payments.view"),

@@ -18,4 +18,5 @@ urlpatterns = [
     path("branding/", include("notifications.merchant_urls")),
     path("webhooks/", include("webhooks.urls")),
     path("automation/", include("automation.urls")),
+    path("returns/", include("returns.urls")),
 ]

@@ -72,3 +72,32 @@ def returnable_lines(*, suborder) -> list[dict]:
     lines = list(suborder.lines.all())
     claimed = _claimed([ln.pk for ln in lines])
     return [{"line": ln, "left": max(ln.delivered_qty - claimed.get(ln.pk, 0), 0)} for ln in lines]
+
+
+def return_body(ret: ReturnRequest, *, staff: bool, amounts: bool = True) -> dict:
+    """A return as the API and pages show it (read inside its merchant's schema). Staff see the events'
+    actors; the shopper sees the same steps without who did them. `amounts` False hides the refund."""
+    from returns.states import Inspection
+
+    status_labels, kind_labels = dict(S.choices), dict(ReturnKind.choices)
+    body = {
+        "id": ret.pk, "number": ret.number, "suborder_id": ret.suborder_id, "suborder_number": ret.suborder.number,
+        "order_number": ret.suborder.order_number, "kind": ret.kind, "kind_label": str(kind_labels.get(ret.kind, ret.kind)),
+        "status": ret.status, "status_label": str(status_labels.get(ret.status, ret.status)),
+        "reason_code": ret.reason_code, "reason": ret.reason, "decision_reason": ret.decision_reason,
+        "inspection": ret.inspection, "inspection_label": str(dict(Inspection.choices).get(ret.inspection, "")),
+        "return_shipping_payer": ret.return_shipping_payer, "answer_by": ret.answer_by, "ship_by": ret.ship_by,
+        "return_carrier": ret.return_carrier, "return_tracking": ret.return_tracking,
+        "replacement_tracking": ret.replacement_tracking, "created_at": ret.created_at, "updated_at": ret.updated_at,
+        "photos": ret.photos.count(),
+        "lines": [{"id": rl.pk, "line_id": rl.line_id, "sku": rl.line.sku, "name": rl.line.name, "quantity": rl.quantity,
+                   "accepted_qty": rl.accepted_qty, "restocked_qty": rl.restocked_qty, "written_off_qty": rl.written_off_qty,
+                   "restock_warehouse_id": rl.restock_warehouse_id} for rl in ret.lines.all()],
+        "events": [{"action": ev.action, "from": ev.from_status, "to": ev.to_status, "reason": ev.reason, "at": ev.at,
+                    **({"actor": ev.actor.email if ev.actor_id else None} if staff else {})}
+                   for ev in ret.events.all()],
+    }
+    if amounts:
+        body["refund_minor"] = ret.refund_minor
+        body["currency"] = ret.suborder.currency
+    return body

@@ -8,6 +8,7 @@ urlpatterns = [
     path("products/", include("storefront.product_urls")),
     path("", include("payments.urls")),
     path("", include("fulfillment.tracking_urls")),
+    path("", include("returns.shopper_urls")),  # the order page's returns (orders/<number>/returns/...)
     path("", include("orders.urls")),
     path("account/notifications/", include("notifications.account_urls")),
 ]

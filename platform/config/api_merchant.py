@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("fulfillment.api_urls")),
     path("", include("webhooks.api_urls")),
     path("", include("automation.api_urls")),
+    path("", include("returns.api_urls")),
 ]

@@ -9,5 +9,6 @@ urlpatterns = [
     path("tokens/<int:token_id>/", permissions_api.TokenRevokeView.as_view(), name="api-token-revoke"),
     path("", include("storefront.api_urls")),
     path("", include("payments.api_urls")),
+    path("", include("returns.shopper_api_urls")),  # before orders' orders/<number>/
     path("", include("orders.api_urls")),
 ]

@@ -150,6 +150,24 @@ ROUTES: dict[str, dict[str, str]] = {
     "webhook-endpoint-replay": {"POST": "webhooks.manage"},
     "webhook-delivery": {"GET": "webhooks.manage"},
     "webhook-delivery-redeliver": {"POST": "webhooks.manage"},
+    "api-returns": {"GET": "returns.view"},
+    "api-return-policy": {"GET": "returns.view", "POST": "returns.policy"},
+    "api-return": {"GET": "returns.view"},
+    "api-return-approve": {"POST": "returns.decide"},
+    "api-return-refuse": {"POST": "returns.decide"},
+    "api-return-receive": {"POST": "returns.receive"},
+    "api-return-inspect": {"POST": "returns.receive"},
+    "api-return-refund": {"POST": "refunds.create"},
+    "api-return-ship-replacement": {"POST": "suborders.ship"},
+    "returns-list": {"GET": "returns.view"},
+    "returns-policy": {"GET": "returns.view", "POST": "returns.policy"},
+    "returns-detail": {"GET": "returns.view"},
+    "returns-photo": {"GET": "returns.view"},
+    "returns-decide": {"POST": "returns.decide"},
+    "returns-receive": {"POST": "returns.receive"},
+    "returns-inspect": {"POST": "returns.receive"},
+    "returns-refund": {"POST": "refunds.create"},
+    "returns-ship-replacement": {"POST": "suborders.ship"},
     "store-branding": {"GET": "branding.edit", "POST": "branding.edit"},
     "account-security": {"GET": "open"},  # any signed-in user's own second factor
     # open on every host
@@ -214,11 +232,20 @@ def world(mall):
         from tests.webhooks.helpers import endpoint_with_delivery
 
         endpoint, delivery = endpoint_with_delivery()
+    from tests.returns.helpers import delivered_suborder, png_bytes
+
+    _ro, rso, _ri = delivered_suborder(mall, qty=2)
+    with in_merchant_schema(mall.acme):
+        from returns.services import return_request_create
+
+        ret = return_request_create(suborder_id=rso.pk, shopper_email=rso.shopper_email, kind="return",
+                                    lines=[(rso.lines.get().pk, 1)], reason_code="damaged", photos=[png_bytes()])
+        photo_id = ret.photos.get().pk
     return {
         "suborder_id": so.pk, "line_id": line.pk, "shipment_id": shipment.pk, "product_id": variant.product_id, "variant_id": variant.pk,
         "warehouse_id": so.warehouse_id, "rule_id": rule.pk, "draft_id": draft.pk, "refund_id": refund.pk,
         "number": order.number, "job_id": uuid.uuid4(), "token": "x", "globex_suborder_id": globex_so.pk,
-        "endpoint_id": endpoint.pk, "delivery_id": delivery.pk,
+        "endpoint_id": endpoint.pk, "delivery_id": delivery.pk, "return_id": ret.pk, "photo_id": photo_id,
     }
 
 
@@ -227,7 +254,8 @@ def _url(name: str, world: dict) -> str:
 
     pattern = next(route for n, route in _routes(_gr("config.urls_tenant").url_patterns) if n == name)
     kwargs = {k: world[k] for k in ("suborder_id", "shipment_id", "product_id", "variant_id", "warehouse_id", "rule_id",
-                                    "draft_id", "refund_id", "number", "job_id", "token", "line_id", "endpoint_id", "delivery_id")
+                                    "draft_id", "refund_id", "number", "job_id", "token", "line_id", "endpoint_id", "delivery_id",
+                                    "return_id", "photo_id")
               if f":{k}>" in pattern}
     if name.startswith("documents-labels-") and name != "documents-labels-start":
         kwargs["job_id"] = "no-such-job"
