@@ -23,6 +23,15 @@ IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, 
                                description="A retry with the same key returns the first answer")
 
 
+def _json(body):
+    """Plain JSON values (times as ISO 8601): what Idempotency-Key stores and replays."""
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    return json.loads(json.dumps(body, cls=DjangoJSONEncoder))
+
+
 def _valid(serializer_class, data) -> dict:
     s = serializer_class(data=data)
     s.is_valid(raise_exception=True)
@@ -63,7 +72,7 @@ def _body(request, return_id: int) -> dict:
     from permissions.visibility import field_access
 
     see = field_access(user=request.user, merchant=current_merchant())
-    return return_body(return_get(return_id=return_id), staff=True, amounts=see.amounts)
+    return _json(return_body(return_get(return_id=return_id), staff=True, amounts=see.amounts))
 
 
 # --- merchant host ----------------------------------------------------------------------------------
@@ -80,7 +89,7 @@ class ReturnListView(APIView):
         if queue not in QUEUES:
             raise ValidationFailed(f"Unknown queue; choose one of {', '.join(QUEUES)}.", field="queue")
         amounts = field_access(user=request.user, merchant=current_merchant()).amounts
-        return Response([return_body(r, staff=True, amounts=amounts) for r in return_list_for_merchant(queue=queue)])
+        return Response(_json([return_body(r, staff=True, amounts=amounts) for r in return_list_for_merchant(queue=queue)]))
 
 
 class ReturnDetailView(APIView):
@@ -273,7 +282,7 @@ class ShopperReturnsView(APIView):
     def get(self, request, number: str):
         from returns.shopper import shopper_returns_for_order
 
-        return Response(shopper_returns_for_order(order=_shopper_order(request, number)))
+        return Response(_json(shopper_returns_for_order(order=_shopper_order(request, number))))
 
     @extend_schema(summary="Ask to return, exchange or be refunded (仅退款) for delivered units",
                    request=ShopperReturnInput, responses={201: ReturnOutput}, parameters=[IDEMPOTENCY])
@@ -287,7 +296,7 @@ class ShopperReturnsView(APIView):
                                      kind=body["kind"], lines=[(ln["line_id"], ln["quantity"]) for ln in body["lines"]],
                                      reason_code=body["reason_code"], reason=body["reason"],
                                      photos=_decode_photos(body["photos"]), actor=request.user)
-        return Response(out, status=201)
+        return Response(_json(out), status=201)
 
 
 class ShopperReturnDetailView(APIView):
@@ -297,7 +306,8 @@ class ShopperReturnDetailView(APIView):
     def get(self, request, number: str, merchant_id: int, return_id: int):
         from returns.shopper import shopper_return_get
 
-        return Response(shopper_return_get(order=_shopper_order(request, number), merchant_id=merchant_id, return_id=return_id))
+        return Response(_json(shopper_return_get(order=_shopper_order(request, number), merchant_id=merchant_id,
+                                                 return_id=return_id)))
 
 
 class ShopperReturnShipView(APIView):
@@ -309,6 +319,6 @@ class ShopperReturnShipView(APIView):
         from returns.shopper import shopper_return_mark_shipped
 
         body = _valid(ShipReplacementInput, request.data)
-        return Response(shopper_return_mark_shipped(order=_shopper_order(request, number), merchant_id=merchant_id,
-                                                    return_id=return_id, carrier=body["carrier"],
-                                                    tracking_number=body["tracking_number"], actor=request.user))
+        return Response(_json(shopper_return_mark_shipped(order=_shopper_order(request, number), merchant_id=merchant_id,
+                                                          return_id=return_id, carrier=body["carrier"],
+                                                          tracking_number=body["tracking_number"], actor=request.user)))

@@ -75,3 +75,8 @@ def delivered_suborder(mall, merchant="acme", qty=3, lines=1, price_minor=1000, 
 
 def lines_of(so):
     return list(so.lines.order_by("pk"))
+
+
+def first_line_id(merchant, so) -> int:
+    with in_merchant_schema(merchant):
+        return so.lines.order_by("pk").first().pk
