@@ -1,5 +1,6 @@
 """A local webhook receiver for tests: a threading HTTP server on 127.0.0.1 (port 0) that records every
-request (path, headers, raw body) and answers per path: /ok 200, /fail 500, /slow waits, /big 5 MB, /drip."""
+request (path, headers, raw body) and answers per path: /ok 200, /fail 500, /flaky 503 once then 200, /slow
+waits, /big 5 MB, /drip."""
 from __future__ import annotations
 
 import json
@@ -70,6 +71,8 @@ def start_receiver() -> Receiver:
                     self.end_headers()
                     for _ in range(80):  # 5 MB
                         self.wfile.write(chunk)
+                elif self.path.startswith("/flaky") and len(rec.at(self.path)) == 1:  # the first request only
+                    self._answer(503, b"warming up")
                 elif self.path.startswith("/fail"):
                     self._answer(500, b"receiver is down")
                 elif self.path == "/redirect":

@@ -30,14 +30,15 @@ def _endpoint(mall, url, types=("*",), merchant=None):
 
 
 def test_a_suborder_lifecycle_reaches_the_receiver_once_per_delivery_in_order_and_signed(mall, receiver, verify_snippet):
-    ep, secret = _endpoint(mall, receiver.url("/hooks"), ["suborder.paid", "suborder.accepted", "suborder.shipped",
+    # the receiver fails its first request: the later events of the suborder must wait for that retry
+    ep, secret = _endpoint(mall, receiver.url("/flaky"), ["suborder.paid", "suborder.accepted", "suborder.shipped",
                                                            "suborder.delivered"])
     order, so = paid_suborder(mall)
     relay()
     with in_merchant_schema(mall.acme):
         svc.suborder_accept(suborder_id=so.pk, actor=mall.users["acme:owner"])
     relay()
-    dispatch_round(mall.acme)  # some go out while the lifecycle goes on
+    dispatch_round(mall.acme)  # paid goes out and fails; accepted waits behind it
     with in_merchant_schema(mall.acme):
         shipment_create(suborder_id=so.pk, actor=mall.users["acme:warehouse"], lines=None, carrier="sf",
                         tracking_number=f"SF1{next(_n):012d}")
@@ -45,14 +46,20 @@ def test_a_suborder_lifecycle_reaches_the_receiver_once_per_delivery_in_order_an
     with in_merchant_schema(mall.acme):
         suborder_confirm_receipt(suborder_id=so.pk, shopper_email=order.email)
     relay()
-    dispatch_until_idle(mall.acme)
-    dispatch_until_idle(mall.acme)  # nothing more is due: nothing is sent twice
+    dispatch_until_idle(mall.acme)  # nothing overtakes the failed paid delivery before its retry time
+    assert [r.json["type"] for r in receiver.at("/flaky")] == ["suborder.paid"]
+    later = timezone.now() + timedelta(minutes=2)
+    dispatch_until_idle(mall.acme, now=later)
+    dispatch_until_idle(mall.acme, now=later)  # nothing more is due: nothing is sent twice
 
-    got = [r for r in receiver.at("/hooks") if r.json["data"]["suborder_id"] == so.pk]
-    assert [r.json["type"] for r in got] == ["suborder.paid", "suborder.accepted", "suborder.shipped", "suborder.delivered"]
+    got = [r for r in receiver.at("/flaky") if r.json["data"]["suborder_id"] == so.pk]
+    assert [r.json["type"] for r in got] == ["suborder.paid", "suborder.paid", "suborder.accepted", "suborder.shipped",
+                                             "suborder.delivered"]
     assert [r.headers["Mallard-Event"] for r in got] == [r.json["type"] for r in got]
     ids = [r.headers["Mallard-Delivery"] for r in got]
+    assert ids[0] == ids[1]  # the retry carries the same delivery id
     assert len(set(ids)) == 4
+    got = got[1:]
     for r in got:
         assert verify_snippet(secret, r.headers["Mallard-Signature"], r.body) is True
         assert verify_snippet("whsec_wrong", r.headers["Mallard-Signature"], r.body) is False
@@ -64,7 +71,7 @@ def test_a_suborder_lifecycle_reaches_the_receiver_once_per_delivery_in_order_an
         rows = list(WebhookDelivery.objects.filter(endpoint=ep).order_by("id"))
         mine = [d for d in rows if d.payload["data"]["suborder_id"] == so.pk]
         assert [d.status for d in mine] == ["succeeded"] * 4
-        assert [d.delivery_id for d in mine] == ids
+        assert [d.delivery_id for d in mine] == ids[1:]
         assert all(d.response_code == 200 and d.response_body == '{"received": true}' and d.duration_ms is not None for d in mine)
         assert all(d.request_headers["Mallard-Delivery"] == d.delivery_id for d in mine)
     # the due index forgets a merchant with nothing left to send
