@@ -257,6 +257,8 @@ def test_a_five_megabyte_answer_is_read_only_up_to_the_limit(mall, receiver):
         d = WebhookDelivery.objects.get(endpoint=ep)
         assert d.status == "failed" and d.response_code == 502
         assert d.response_body == "E" * 4096 and d.response_truncated
+    result = transport.post(receiver.url("/big"), body=b"{}", headers={})  # what was read: 64 KB, not 5 MB
+    assert (result.status, len(result.body), result.truncated) == (502, transport.RESPONSE_READ_LIMIT, True)
 
 
 def test_a_redirect_is_not_followed(mall, receiver):
