@@ -11,6 +11,7 @@ import io
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -69,6 +70,12 @@ class OrderInput(serializers.Serializer):
 class ImportInput(serializers.Serializer):
     channel = serializers.CharField(max_length=32, help_text="where the orders were sold, e.g. shopify, mystore")
     orders = OrderInput(many=True, min_length=1, max_length=MAX_JSON_ORDERS)
+
+
+class ImportFileInput(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV or XLSX: our format, a Shopify orders export or a 千牛 export")
+    format = serializers.ChoiceField(choices=["mallard", "shopify", "taobao"], required=False, help_text="default: from the header")
+    channel = serializers.CharField(max_length=32, required=False, help_text="default: the format's name")
 
 
 class ImportJobOutput(serializers.Serializer):
@@ -135,9 +142,10 @@ class OrderImportView(APIView):
     @extend_schema(
         summary="Import orders sold on another channel (JSON, or a file of our, Shopify's or Taobao's format)",
         description="multipart/form-data with `file` (+ optional `format`: mallard|shopify|taobao, `channel`) or JSON "
-                    "{channel, orders: [...]}. `?preview=1` only checks. 400 with every bad row/field when anything is wrong "
-                    "(nothing written); orders imported before are skipped. 201 when written, 202 when queued (poll `url`).",
-        request=ImportInput, responses={201: ImportJobOutput, 202: ImportJobOutput, 400: ImportJobOutput}, parameters=[IDEMPOTENCY],
+                    "{channel, orders: [...]}. `?preview=1` only checks (200). 400 `import_rejected` with every bad row "
+                    "and field in `errors` when anything is wrong (nothing written); orders imported before are skipped. "
+                    "201 when written, 202 when queued (poll `url`).",
+        request={"application/json": ImportInput, "multipart/form-data": ImportFileInput}, responses={200: ImportJobOutput, 201: ImportJobOutput, 202: ImportJobOutput}, parameters=[IDEMPOTENCY],
         examples=[OpenApiExample("One order", request_only=True, value={
             "channel": "mystore", "orders": [{"external_order_id": "S-1001", "email": "li@example.com", "shipping": "8.00",
                                               "shipping_address": {"name": "Li Lei", "phone": "13800000000", "line1": "1 Nanjing Road",
@@ -160,12 +168,17 @@ class OrderImportView(APIView):
             ids = [o["external_order_id"] for o in body["orders"]]
             if len(set(ids)) != len(ids):
                 dup = next(i for i, x in enumerate(ids) if ids.index(x) != i)
-                raise ValidationFailed("This external_order_id appears twice in the request.", field=f"orders[{dup}].external_order_id")
+                raise ValidationFailed(_("This external_order_id appears twice in the request."), field=f"orders[{dup}].external_order_id")
             content, rows = _json_as_csv(body["orders"])
             job = services.import_job_create(file=SimpleUploadedFile("api-orders.csv", content), actor=request.user,
                                              merchant=merchant, source="api", format_code="mallard", channel=body["channel"])
-        if job.status == job.Status.REJECTED:
-            return Response(_body(request, job, rows), status=400)
+        if job.status == job.Status.REJECTED:  # the API's error shape (core.api.ErrorOutput), with every problem
+            body = _body(request, job, rows)
+            first = body["errors"][0] if body["errors"] else {}
+            return Response({"code": "import_rejected", "field": first.get("field") or "file",
+                             "message": _("%(n)s problem(s) found; nothing was imported. The first: %(first)s")
+                             % {"n": body["error_count"], "first": first.get("message", "")},
+                             "errors": body["errors"], "details": body}, status=400)
         if request.query_params.get("preview") in ("1", "true"):
             return Response(_body(request, job, rows), status=200)
         job = services.import_job_start(job_id=job.pk, actor=request.user, merchant=merchant)

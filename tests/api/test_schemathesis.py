@@ -114,6 +114,10 @@ def merchant_schema(mall, wsgi_app):
 
         endpoint, delivery = endpoint_with_delivery()
         real_ids.update(endpoint_id=endpoint.pk, delivery_id=delivery.pk)
+    from imports.models import OrderImportJob
+
+    real_ids["job_id"] = str(OrderImportJob.objects.create(merchant=mall.acme, filename="orders.csv", channel="shopify",
+                                                           status="done", created_by=mall.users["acme:owner"]).pk)
     _, secret = api_token_create(user=mall.users["acme:owner"], name="schemathesis", merchant=mall.acme)
     return _served_schema(wsgi_app, merchant_host(mall.acme), secret, real_ids)
 

@@ -136,7 +136,7 @@ def test_the_api_names_the_bad_field_and_writes_nothing(mall, api_at, unique):
     api = api_at(mall.acme, mall.users["acme:owner"])
     body = {"channel": ch, "orders": [_json_order("B-1", item["sku"]), _json_order("B-2", "NOPE")]}
     resp = api.post("/api/v1/imports/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
-    assert resp.status_code == 400
+    assert resp.status_code == 400 and (resp.json()["code"], resp.json()["field"]) == ("import_rejected", "orders[1].lines[0].sku")
     assert [e["field"] for e in resp.json()["errors"]] == ["orders[1].lines[0].sku"]
     body["orders"][1] = _json_order("B-2", item["sku"], "-1")
     resp = api.post("/api/v1/imports/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
