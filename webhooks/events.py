@@ -31,6 +31,11 @@ LOW_STOCK_PAYLOAD = {
     "sku": "string", "variant_id": "integer", "warehouse": "string: the warehouse code", "warehouse_id": "integer",
     "available": "integer: on hand minus reserved, after the change", "threshold": "integer: the variant's alert level",
 }
+RULE_FIRED_PAYLOAD = {
+    "rule_id": "integer: the automation rule", "rule_name": "string", "trigger": "string: the rule's trigger",
+    "suborder_id": "integer", "number": "string: the suborder number", "run_id": "integer: the rule run",
+    "outcome": "string: done, partial or refused", "actions": "list of {type, status: done | refused, detail}",
+}
 TEST_PAYLOAD = {"message": "string", "endpoint_id": "integer: the endpoint this test was sent to"}
 
 
@@ -62,6 +67,8 @@ _SUBORDER_ACTIONS = [
 EVENT_TYPES: dict[str, WebhookEventType] = {
     **{f"suborder.{action}": WebhookEventType(f"suborder.{action}", label, when, SUBORDER_PAYLOAD)
        for action, label, when in _SUBORDER_ACTIONS},
+    "automation.rule_fired": WebhookEventType("automation.rule_fired", _("Automation rule fired"),
+                                              _("A rule with the “webhook” action ran on a suborder."), RULE_FIRED_PAYLOAD),
     "catalog.low_stock": WebhookEventType("catalog.low_stock", _("Low stock"),
                                           _("A variant's available stock in a warehouse fell to its alert level."),
                                           LOW_STOCK_PAYLOAD),

@@ -48,6 +48,21 @@ def low_stock(event) -> None:
                        source_key=_source_key(event, "webhooks.fanout_low_stock"))
 
 
+@outbox_handler("automation.rule_fired", name="webhooks.fanout_rule_fired")
+def rule_fired(event) -> None:
+    """A merchant's automation rule asked for a webhook: ordered with the suborder's other events."""
+    if current_merchant() is None:
+        return
+    from webhooks.services import deliveries_fan_out
+
+    payload = event.payload or {}
+    data = {k: payload.get(k) for k in ("rule_id", "rule_name", "trigger", "suborder_id", "number", "run_id", "outcome",
+                                        "actions")}
+    deliveries_fan_out(event_type="automation.rule_fired", event_id=f"evt_{event.pk}", event_created_at=event.created_at,
+                       data=data, aggregate_key=f"suborder:{event.aggregate_id}",
+                       source_key=_source_key(event, "webhooks.fanout_rule_fired"))
+
+
 @outbox_handler("webhook.endpoint_disabled", name="webhooks.disabled_email", external=True)
 def endpoint_disabled_email(event) -> None:
     """Tell the store's owners that an endpoint was disabled (one email, a stable Message-ID)."""

@@ -374,3 +374,25 @@ def test_an_order_imported_from_another_channel_is_a_paid_trigger(mall):
     with in_merchant_schema(mall.acme):
         rows = rule_dry_run(rule=AutomationRule.objects.get(name="Accept big Shanghai orders"), last=1)
     assert rows[0].number == so.number and rows[0].triggered_at is not None
+
+
+def test_the_webhook_action_reaches_an_endpoint_subscribed_to_rule_fired_only(mall, settings):
+    """automation.rule_fired fans out to the store's endpoints that subscribed to it, ordered with the suborder."""
+    from webhooks.models import WebhookDelivery
+    from webhooks.services import endpoint_create
+
+    settings.MALLARD_WEBHOOKS_ALLOW_PRIVATE = True
+    with in_merchant_schema(mall.acme):
+        wanted, _secret = endpoint_create(actor=mall.users["acme:owner"], url="http://127.0.0.1:9/rules",
+                                          event_types=["automation.rule_fired"])
+        other, _secret = endpoint_create(actor=mall.users["acme:owner"], url="http://127.0.0.1:9/shipped",
+                                         event_types=["suborder.shipped"])
+    _rule(mall, actions=[{"type": "webhook"}])
+    so = _paid(mall)
+    _deliver(mall, so)
+    outbox_relay_batch(limit=500)  # the fan-out of the rule's event
+    with in_merchant_schema(mall.acme):
+        got = list(WebhookDelivery.objects.filter(event_type="automation.rule_fired").values_list("endpoint_id", "body"))
+    assert [endpoint for endpoint, _body in got] == [wanted.pk]
+    assert f'"number": "{so.number}"' in got[0][1] or so.number in str(got[0][1])
+    assert other.pk not in [endpoint for endpoint, _body in got]
