@@ -44,3 +44,31 @@ def test_a_job_whose_starter_lost_the_role_fails_and_writes_nothing(mall, upload
     job = services.import_job_run(job_id=job.pk)
     assert job.status == "failed" and "orders.import" in job.message
     assert not Order.objects.filter(channel=ch).exists()
+
+
+def test_stock_sold_since_the_preview_stops_the_job_at_that_chunk_and_a_rerun_writes_the_rest(mall, upload, unique):
+    from catalog.services import stock_adjust
+    from core.tenancy import in_merchant_schema
+    from tests.orders.factories import levels
+
+    item = stock_item(mall.acme, stock=(10,))
+    ch = unique("short").lower().replace("-", "")[:30]
+    owner = mall.users["acme:owner"]
+    csv = HEADER + "".join(_row(f"S-{i}", item["sku"], 2) for i in range(5))  # 10 units in 5 orders
+    job = upload(csv, user=owner, merchant=mall.acme, channel=ch)
+    assert job.status == "ready"
+    with in_merchant_schema(mall.acme):  # meanwhile, 5 units leave the warehouse
+        stock_adjust(variant_id=item["variant_id"], warehouse_id=item["warehouse_ids"][0], delta=-5, reason="sold in the shop")
+    OrderImportJob.objects.filter(pk=job.pk).update(status=OrderImportJob.Status.QUEUED)
+    job = services.import_job_run(job_id=job.pk, progress_every=2)
+    assert (job.status, job.created_orders) == ("failed", 2)  # chunk 1 (S-0, S-1) in; chunk 2 cannot be placed
+    assert "Stopped after 2 orders" in job.message and "S-2" in job.message
+    assert Order.objects.filter(channel=ch).count() == 2 and levels(item) == [(5, 4)]
+    with in_merchant_schema(mall.acme):
+        stock_adjust(variant_id=item["variant_id"], warehouse_id=item["warehouse_ids"][0], delta=5, reason="restocked")
+    again = upload(csv, user=owner, merchant=mall.acme, channel=ch)
+    assert again.summary["already_imported"] == 2
+    OrderImportJob.objects.filter(pk=again.pk).update(status=OrderImportJob.Status.QUEUED)
+    again = services.import_job_run(job_id=again.pk)
+    assert (again.status, again.created_orders, again.skipped_orders) == ("done", 3, 2)
+    assert Order.objects.filter(channel=ch).count() == 5 and levels(item) == [(10, 10)]
