@@ -36,6 +36,10 @@ def test_the_owner_uploads_previews_confirms_and_sees_the_report(mall, client_at
     assert (status["status"], status["created"], status["skipped"], status["error_count"]) == ("done", 1, 0, 0)
     listing = client.get(f"/suborders/?channel={ch}")
     assert b'data-testid="channel"' in listing.content and b"P-1" in listing.content
+    with in_merchant_schema(mall.acme):
+        so = SubOrder.objects.get(channel=ch)
+    detail = client.get(f"/suborders/{so.pk}/").content.decode()
+    assert f'Sold on <span class="badge">{ch}</span> P-1' in detail
 
 
 def test_a_rejected_file_lists_its_bad_rows_on_the_page(mall, client_at):
