@@ -1,5 +1,6 @@
 """acme's owner imports a Shopify orders export on the dashboard and sees the imported orders, with their
-channel, in the suborder list."""
+channel, in the suborder list. The steps are also the second half of the issue's integration path
+(tests/e2e/test_webhooks_flow.py: webhook endpoint, shipment, delivery, then this import)."""
 import re
 
 from tests.imports.test_import_files import shopify_csv
@@ -7,7 +8,12 @@ from tests.orders.factories import stock_item
 
 
 def test_owner_imports_a_shopify_csv_and_sees_the_orders_in_the_suborder_list(committed, site, page, login, unique, tmp_path):
-    mall = committed
+    login(page, site.at(committed.acme, "/"), committed.users["acme:owner"].email)
+    import_shopify_export_and_see_the_orders(page, site, committed, unique, tmp_path)
+
+
+def import_shopify_export_and_see_the_orders(page, site, mall, unique, tmp_path) -> None:
+    """Signed in as acme's owner: upload a Shopify export, preview, confirm, and find the orders in the list."""
     a = stock_item(mall.acme, price_minor=1000, stock=(20,), tag=unique("E").upper().replace("-", ""))
     b = stock_item(mall.acme, price_minor=2000, stock=(20,), tag=unique("E").upper().replace("-", ""))
     channel = unique("shop").lower().replace("-", "")[:30]
@@ -15,7 +21,7 @@ def test_owner_imports_a_shopify_csv_and_sees_the_orders_in_the_suborder_list(co
     path = tmp_path / "orders_export.csv"
     path.write_text(shopify_csv(a["sku"], b["sku"], first=first, second=second), encoding="utf-8")
 
-    login(page, site.at(mall.acme, "/"), mall.users["acme:owner"].email)
+    page.goto(site.at(mall.acme, "/"))
     page.get_by_role("link", name="Import orders").click()
     page.wait_for_url(re.compile(r"/imports/orders/$"))
     form = page.get_by_test_id("order-import-form")

@@ -7,6 +7,7 @@ from core.tenancy import in_merchant_schema
 from orders.services import CheckoutLine, order_checkout
 from suborders.models import SubOrder
 from suborders.services import suborder_accept
+from tests.e2e.test_import_flow import import_shopify_export_and_see_the_orders
 from tests.orders.factories import ADDRESS
 from tests.payments.helpers import pay
 from tests.webhooks.helpers import dispatch_round, relay
@@ -15,8 +16,10 @@ from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.signing import signature
 
 
-def test_owner_adds_an_endpoint_ships_and_sees_the_delivery_with_its_response(committed, site, page, login, unique,
-                                                                             wait_until, settings):
+def test_owner_adds_an_endpoint_ships_and_sees_the_delivery_with_its_response_then_imports_a_shopify_csv(
+        committed, site, page, login, unique, wait_until, settings, tmp_path):
+    """The issue's browser path: webhook endpoint → shipment → the delivery with its response → a Shopify
+    import whose orders appear in the suborder list (same signed-in page throughout)."""
     settings.MALLARD_WEBHOOKS_ALLOW_PRIVATE = True  # the receiver listens on 127.0.0.1
     mall = committed
     receiver = start_receiver()
@@ -85,6 +88,8 @@ def test_owner_adds_an_endpoint_ships_and_sees_the_delivery_with_its_response(co
         page.wait_for_url(re.compile(rf"/webhooks/{endpoint.pk}/deliveries/{delivery.pk}/$"))
         assert page.get_by_test_id("response-body").inner_text() == '{"received": true}'
         assert delivery.delivery_id in page.get_by_test_id("request-headers").inner_text()
+
+        import_shopify_export_and_see_the_orders(page, site, mall, unique, tmp_path)
     finally:
         with in_merchant_schema(mall.acme):  # committed rows: leave acme without this test's endpoint
             WebhookEndpoint.objects.filter(url__startswith=receiver.url("/hook-")).delete()
