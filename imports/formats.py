@@ -80,10 +80,11 @@ class Table:
             raise _reject(_("The file is empty."))
         self.is_xlsx = head.startswith(b"PK\x03\x04")
         self.encoding = "xlsx" if self.is_xlsx else detect_encoding(head)
-        self.header: list[str] = []
-        for _n, cells in self._raw():
-            self.header = cells
-            break
+        first = self._raw()
+        try:
+            self.header: list[str] = next(first, (1, []))[1]
+        finally:
+            first.close()  # closes the file (and the workbook) now, not when the generator is collected
         if not any(self.header):
             raise _reject(_("The file has no header row."))
 
