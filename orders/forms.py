@@ -11,7 +11,7 @@ from orders.validation import ADDRESS_FIELDS, REQUIRED_ADDRESS
 
 ADDRESS_LABELS = {
     "name": _("Full name"), "phone": _("Phone"), "line1": _("Address line 1"), "line2": _("Address line 2"),
-    "city": _("City"), "region": _("Region / province"), "postcode": _("Postcode"), "country": _("Country (2 letters)"),
+    "city": _("City"), "district": _("District"), "region": _("Region / province"), "postcode": _("Postcode"), "country": _("Country (2 letters)"),
 }
 
 

@@ -33,7 +33,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)  # platform operator: may sign in to the super-admin
     platform_roles = ArrayField(models.CharField(max_length=20, choices=PlatformRole.choices), default=list, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
-    preferred_language = models.CharField(max_length=10, blank=True, default="")
+    preferred_language = models.CharField(max_length=10, blank=True, default="")  # emails' language (accounts page)
+    # When the person proved they read this address (accounts: the sign-up or change-of-email link). Accounts made by
+    # an operator, an invitation or the demo count as proven; one made by sign-up is not until the link is opened.
+    email_verified_at = models.DateTimeField(null=True, blank=True)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

@@ -18,9 +18,10 @@ TOKEN_PREFIX = "mlt_"
 
 
 def user_create(*, email: str, password: str | None, full_name: str = "", is_staff: bool = False,
-                platform_roles: list[str] | None = None, actor: User | None = None) -> User:
+                platform_roles: list[str] | None = None, actor: User | None = None, email_verified: bool = True) -> User:
     """A user. An operator is made with `platform_roles` (admin, finance, support); `is_staff=True`
-    without roles makes an admin, as before platform roles existed."""
+    without roles makes an admin, as before platform roles existed. Only the shopper's own sign-up
+    (accounts.services.shopper_sign_up) makes an account whose email is not verified yet."""
     email = (email or "").strip().lower()
     if "@" not in email:
         raise ValidationFailed(_("Enter a valid email address."), field="email")
@@ -31,7 +32,8 @@ def user_create(*, email: str, password: str | None, full_name: str = "", is_sta
         if User.objects.filter(email=email).exists():
             raise ValidationFailed(_("A user with email %(email)s already exists.") % {"email": email}, field="email")
         user = User.objects.create_user(email, password, full_name=full_name, is_staff=bool(roles),
-                                        is_superuser=PlatformRole.ADMIN in roles, platform_roles=roles)
+                                        is_superuser=PlatformRole.ADMIN in roles, platform_roles=roles,
+                                        email_verified_at=timezone.now() if email_verified else None)
         if roles:  # a new operator: who made them one, and with which roles
             audit_record(actor=actor, entity="user", entity_id=user.pk, action="platform_roles_set",
                          after={"platform_roles": roles}, schema_name="public")

@@ -43,6 +43,7 @@ SHARED_APPS = [
     "console.apps.ConsoleConfig",
     "carriers.apps.CarriersConfig",
     "webhooks.due_index.apps.WebhooksDueIndexConfig",  # public due index of merchant webhook deliveries
+    "accounts.apps.AccountsConfig",  # shoppers' sign-up, email verification, address book, guest order lookup
     "imports.apps.ImportsConfig",  # channel order import jobs (public: the operator's and every store's)
     "returns.due_index.apps.ReturnsDueIndexConfig",  # public due index of return deadlines
     "axes",  # failed sign-ins and lockouts, kept in public for every host (see "Sign-in lockout" below)
