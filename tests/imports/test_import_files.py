@@ -28,6 +28,10 @@ def test_the_same_file_twice_creates_nothing_new(mall, upload, run, unique):
     owner = mall.users["acme:owner"]
     job = run(upload(csv, user=owner, merchant=mall.acme, channel=ch), user=owner, merchant=mall.acme)
     assert (job.status, job.created_orders, job.skipped_orders) == ("done", 2, 0)
+    from permissions.models import AuditEntry
+
+    entry = AuditEntry.objects.get(entity="order_import", entity_id=str(job.pk))
+    assert (entry.schema_name, entry.actor_id, entry.action) == (mall.acme.schema_name, owner.pk, "imported")
     first = _suborders(mall.acme, ch)
     assert [(s.external_order_id, s.status, s.total_minor) for s in first] == [("A-1", "awaiting_acceptance", 2500),
                                                                                 ("A-2", "awaiting_acceptance", 1000)]
