@@ -17,6 +17,7 @@ DASHBOARD_NAV: list[tuple] = [
     (_("Documents"), "documents", "suborders.ship"),
     (_("New order"), "drafts-list", "orders.create"),
     (_("Payments"), "payments-merchant", "payments.view"),
+    (_("Tickets"), "support-tickets", "tickets.view"),
     (_("Shipping"), "shipping-rules", "shipping.edit"),
     (_("Staff"), "staff", "staff.manage"),
     (_("Roles"), "role-matrix", "dashboard.view"),

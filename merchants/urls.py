@@ -9,6 +9,7 @@ urlpatterns = [
     path("suborders/", include("suborders.urls")),
     path("drafts/", include("suborders.draft_urls")),
     path("imports/", include("imports.urls")),
+    path("tickets/", include("support.merchant_urls")),  # support tickets, canned replies, support hours
     path("shipping/", include("fulfillment.urls")),
     path("documents/", include("fulfillment.document_urls")),
     path("parcels/", include("fulfillment.parcel_urls")),

@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("returns.shopper_urls")),  # the order page's returns (orders/<number>/returns/...)
     path("", include("orders.urls")),
     path("account/notifications/", include("notifications.account_urls")),
+    path("support/", include("support.urls")),  # the shopper's tickets
 ]

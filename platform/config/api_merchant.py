@@ -8,6 +8,7 @@ urlpatterns = [
     path("me/", permissions_api.MeView.as_view(), name="api-me"),
     path("merchant/", merchants_api.MerchantProfileView.as_view(), name="api-merchant-profile"),
     path("", include("catalog.api_urls")),
+    path("", include("support.merchant_api_urls")),  # the store's tickets
     path("", include("imports.api_urls")),
     path("", include("payments.merchant_api_urls")),
     path("", include("suborders.api_urls")),

@@ -8,6 +8,7 @@ urlpatterns = [
     path("tokens/", permissions_api.TokenCreateView.as_view(), name="api-token-create"),
     path("tokens/<int:token_id>/", permissions_api.TokenRevokeView.as_view(), name="api-token-revoke"),
     path("", include("storefront.api_urls")),
+    path("", include("support.api_urls")),  # the shopper's tickets
     path("", include("payments.api_urls")),
     path("", include("returns.shopper_api_urls")),  # before orders' orders/<number>/
     path("", include("orders.api_urls")),

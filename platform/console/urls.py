@@ -5,6 +5,7 @@ from console import parcels, views
 from imports import views as import_views
 from notifications import views as notification_views
 from permissions import audit_views
+from support import views as support_views
 
 urlpatterns = [
     path("", views.console_home, name="console-home"),
@@ -26,4 +27,11 @@ urlpatterns = [
     path("notifications/", notification_views.console_templates, name="console-notification-templates"),
     path("notifications/<str:kind>/<str:language>/", notification_views.console_template_edit, name="console-notification-template"),
     path("notifications/messages/", notification_views.console_messages, name="console-notification-messages"),
+    path("support/", support_views.console_queue, name="console-support-queue"),
+    path("support/sla/", support_views.console_sla, name="console-support-sla"),
+    path("support/tickets/<int:ticket_id>/", support_views.console_ticket, name="console-support-ticket"),
+    path("support/tickets/<int:ticket_id>/reply/", support_views.console_ticket_reply, name="console-support-ticket-reply"),
+    path("support/disputes/<int:dispute_id>/decide/", support_views.console_dispute_decide, name="console-support-dispute-decide"),
+    path("support/tickets/<int:ticket_id>/files/<int:attachment_id>/", support_views.console_attachment,
+         name="console-support-ticket-file"),
 ]

@@ -69,6 +69,14 @@ def wsgi_app(mall):
     request_finished.connect(close_old_connections)
 
 
+def _support_ticket(mall, order) -> int:
+    from support.services import ticket_open
+
+    ticket, _ = ticket_open(shopper=mall.users["shopper"], order_number=order.number, merchant_id=mall.acme.pk,
+                            subject="Schemathesis", body="A ticket to act on")
+    return ticket.pk
+
+
 def _served_schema(app, host: str, token: str, real_ids: dict):
     schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", app, headers={"Host": host})
     schema.config.base_url = f"http://{host}"
@@ -86,7 +94,8 @@ def mall_schema(mall, wsgi_app):
     line = cart_add_line(cart=cart, merchant_id=items[0]["merchant_id"], variant_id=items[0]["variant_id"], quantity=1)
     spare, _ = api_token_create(user=mall.users["shopper"], name="spare", merchant=None)  # one to revoke
     _, secret = api_token_create(user=mall.users["shopper"], name="schemathesis", merchant=None)
-    return _served_schema(wsgi_app, "localhost", secret, {"number": order.number, "line_id": line.pk, "token_id": spare.pk})
+    return _served_schema(wsgi_app, "localhost", secret, {"number": order.number, "line_id": line.pk, "token_id": spare.pk,
+                                                          "ticket_id": _support_ticket(mall, order)})
 
 
 @pytest.fixture
@@ -118,6 +127,7 @@ def merchant_schema(mall, wsgi_app):
 
     real_ids["job_id"] = str(OrderImportJob.objects.create(merchant=mall.acme, filename="orders.csv", channel="shopify",
                                                            status="done", created_by=mall.users["acme:owner"]).pk)
+    real_ids["ticket_id"] = _support_ticket(mall, waiting)  # support: a ticket of the shopper's at acme
     _, secret = api_token_create(user=mall.users["acme:owner"], name="schemathesis", merchant=mall.acme)
     return _served_schema(wsgi_app, merchant_host(mall.acme), secret, real_ids)
 

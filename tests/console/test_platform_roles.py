@@ -41,6 +41,12 @@ CONSOLE_ROUTES = {
     "console-notification-templates": ("notifications.edit", "get", 200, {ADMIN}),
     "console-notification-template": ("notifications.edit", "get", 200, {ADMIN}),
     "console-notification-messages": ("notifications.view", "get", 200, EVERYONE),
+    "console-support-queue": ("tickets.view_all", "get", 200, EVERYONE),
+    "console-support-sla": ("tickets.view_all", "get", 200, EVERYONE),
+    "console-support-ticket": ("tickets.view_all", "get", 404, EVERYONE),  # an id that exists nowhere: 404 when allowed
+    "console-support-ticket-file": ("tickets.view_all", "get", 404, EVERYONE),
+    "console-support-ticket-reply": ("tickets.operate", "post", 404, EVERYONE),
+    "console-support-dispute-decide": ("disputes.decide", "post", 404, MONEY),
 }
 
 
@@ -79,7 +85,10 @@ def _url(name: str, paid) -> str:
               "console-gateway-event-reprocess": {"event_id": paid["event"].pk},
               "console-imports-job": {"job_id": "00000000-0000-4000-8000-000000000000"},
               "console-imports-status": {"job_id": "00000000-0000-4000-8000-000000000000"},
-              "console-notification-template": {"kind": "order_placed", "language": "zh-hans"}}.get(name, {})
+              "console-notification-template": {"kind": "order_placed", "language": "zh-hans"},
+              "console-support-ticket": {"ticket_id": 2**40}, "console-support-ticket-reply": {"ticket_id": 2**40},
+              "console-support-ticket-file": {"ticket_id": 2**40, "attachment_id": 1},
+              "console-support-dispute-decide": {"dispute_id": 2**40}}.get(name, {})
     return reverse(name, kwargs=kwargs, urlconf="config.urls_public")
 
 

@@ -58,6 +58,22 @@ ROUTES: dict[str, dict[str, str]] = {
     "api-draft-discard": {"POST": "orders.create"},
     "api-order-offline-payment": {"POST": "payments.offline"},
     "api-import-orders": {"POST": "orders.import"},
+    # support tickets (support/): finance reads, customer service answers, owner/manager manage
+    "api-tickets": {"GET": "tickets.view"},
+    "api-ticket": {"GET": "tickets.view"},
+    "api-ticket-messages": {"POST": "tickets.reply"},
+    "api-ticket-status": {"POST": "tickets.reply"},
+    "api-ticket-assign": {"POST": "tickets.manage"},
+    "api-ticket-dispute": {"POST": "tickets.reply"},
+    "support-tickets": {"GET": "tickets.view"},
+    "support-canned": {"GET": "tickets.manage", "POST": "tickets.manage"},
+    "support-settings": {"GET": "tickets.manage", "POST": "tickets.manage"},
+    "support-ticket": {"GET": "tickets.view"},
+    "support-ticket-reply": {"POST": "tickets.reply"},
+    "support-ticket-status": {"POST": "tickets.reply"},
+    "support-ticket-assign": {"POST": "tickets.manage"},
+    "support-ticket-dispute": {"POST": "tickets.reply"},
+    "support-ticket-file": {"GET": "tickets.view"},
     "api-import-orders-job": {"GET": "orders.import"},
     "api-automation-rules": {"GET": "automation.manage", "POST": "automation.manage"},
     "api-automation-rule": {"GET": "automation.manage", "PATCH": "automation.manage"},
@@ -246,7 +262,21 @@ def world(mall):
         "warehouse_id": so.warehouse_id, "rule_id": rule.pk, "draft_id": draft.pk, "refund_id": refund.pk,
         "number": order.number, "job_id": uuid.uuid4(), "token": "x", "globex_suborder_id": globex_so.pk,
         "endpoint_id": endpoint.pk, "delivery_id": delivery.pk, "return_id": ret.pk, "photo_id": photo_id,
+        **_support_world(mall, order),  # support: a ticket and an attachment
     }
+
+
+def _support_world(mall, order) -> dict:
+    """An acme ticket on the order, with an internal note carrying a PNG (support routes take their ids)."""
+    from support.attachments import attachment_check
+    from support.services import as_merchant, ticket_message_post, ticket_open
+    from tests.support.helpers import png_bytes
+
+    ticket, _ = ticket_open(shopper=mall.users["shopper"], order_number=order.number, merchant_id=mall.acme.pk,
+                            subject="Sweep", body="Sweep ticket")
+    note = ticket_message_post(acting=as_merchant(mall.users["acme:owner"], mall.acme), ticket_id=ticket.pk, body="note",
+                               internal=True, files=[attachment_check(filename="a.png", data=png_bytes(), field="f")])
+    return {"ticket_id": ticket.pk, "attachment_id": note.attachments.get().pk}
 
 
 def _url(name: str, world: dict) -> str:
@@ -257,6 +287,7 @@ def _url(name: str, world: dict) -> str:
                                     "draft_id", "refund_id", "number", "job_id", "token", "line_id", "endpoint_id", "delivery_id",
                                     "return_id", "photo_id")
               if f":{k}>" in pattern}
+    kwargs.update({k: world[k] for k in ("ticket_id", "attachment_id") if f":{k}>" in pattern})  # support
     if name.startswith("documents-labels-") and name != "documents-labels-start":
         kwargs["job_id"] = "no-such-job"
     return reverse(name, kwargs=kwargs, urlconf="config.urls_tenant")
