@@ -10,6 +10,8 @@ DASHBOARD_NAV: list[tuple] = [
     (_("Stock"), "catalog-stock", "stock.view"),
     (_("Import"), "catalog-import", "catalog.edit"),
     (_("Suborders"), "suborders-list", "suborders.view"),
+    (_("Cancellations"), "cancellations-queue", "cancellations.decide"),
+    (_("Customers"), "customers-list", "customers.view"),
     (_("Import orders"), "imports-orders", "orders.import"),
     (_("Flagged parcels"), "parcels-flagged", "suborders.view"),
     (_("Pick & pack"), "suborders-warehouse", "suborders.ship"),

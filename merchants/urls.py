@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.dashboard_home, name="dashboard"),
     path("catalog/", include("catalog.urls")),
     path("suborders/", include("suborders.urls")),
+    path("customers/", include("suborders.customer_urls")),  # the store's customers (客户管理)
     path("drafts/", include("suborders.draft_urls")),
     path("imports/", include("imports.urls")),
     path("tickets/", include("support.merchant_urls")),  # support tickets, canned replies, support hours

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders import api
+from orders import api, cancel_api
 
 urlpatterns = [
     path("cart/", api.CartView.as_view(), name="api-cart"),
@@ -9,4 +9,5 @@ urlpatterns = [
     path("checkout/", api.CheckoutView.as_view(), name="api-checkout"),
     path("orders/", api.OrderListView.as_view(), name="api-orders"),
     path("orders/<str:number>/", api.OrderDetailView.as_view(), name="api-order"),
+    path("orders/<str:number>/cancellations/", cancel_api.OrderCancellationsView.as_view(), name="api-order-cancellations"),
 ]

@@ -182,3 +182,49 @@ def cancellation_requests_lapsed(*, suborder_id: int, now=None) -> CancellationR
     if req is None:
         return None
     return cancellation_decide(request_id=req.pk, actor=None, approve=True, system=True, now=now)
+
+
+# --- reads -----------------------------------------------------------------------------------------
+
+@merchant_only
+def cancellations_pending(*, limit: int = 200) -> list[CancellationRequest]:
+    """Open requests of this store, the nearest deadline first (the dashboard queue and the API list).
+    The caller has checked `cancellations.decide`."""
+    return list(CancellationRequest.objects.filter(status=C.REQUESTED).select_related("suborder").order_by("decide_by", "pk")[:limit])
+
+
+@merchant_only
+def cancellation_get(*, request_id: int) -> CancellationRequest:
+    req = CancellationRequest.objects.select_related("suborder", "decided_by").filter(pk=request_id).first()
+    if req is None:
+        raise NotFound(_("No such cancellation request in this store."), field="request")
+    return req
+
+
+@merchant_only
+def cancellation_state_for_order(*, order_id: int, shopper_email: str) -> dict[int, dict]:
+    """For the shopper's order page, per suborder of this store: how it can be cancelled now
+    ("immediate", "request" or None), what each line (by variant) can still be cancelled, and its requests."""
+    from suborders.models import SubOrderLine
+
+    out: dict[int, dict] = {}
+    email = (shopper_email or "").strip().lower()
+    suborders = [so for so in SubOrder.objects.filter(order_id=order_id).order_by("pk") if (so.shopper_email or "").lower() == email]
+    lines: dict[int, list] = {}
+    for ln in SubOrderLine.objects.filter(suborder__in=suborders).order_by("pk"):
+        lines.setdefault(ln.suborder_id, []).append(ln)
+    requests: dict[int, list] = {}
+    for req in CancellationRequest.objects.filter(suborder__in=suborders).order_by("-pk"):
+        requests.setdefault(req.suborder_id, []).append(req)
+    for so in suborders:
+        open_request = any(r.status == C.REQUESTED for r in requests.get(so.pk, []))
+        if so.status in IMMEDIATE:
+            mode, left = "immediate", {ln.variant_id: ln.undecided_qty for ln in lines.get(so.pk, [])}
+        elif so.status in BY_REQUEST and not open_request:
+            mode, left = "request", {ln.variant_id: ln.to_ship_qty for ln in lines.get(so.pk, [])}
+        else:
+            mode, left = None, {}
+        if not any(left.values()):
+            mode, left = None, {}
+        out[so.pk] = {"mode": mode, "cancellable": left, "requests": requests.get(so.pk, [])}
+    return out

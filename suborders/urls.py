@@ -1,13 +1,15 @@
 """Merchant dashboard suborder pages, mounted at /suborders/ on merchant hosts (merchants.urls)."""
 from django.urls import path
 
-from suborders import actions, bulk_ship, edit_views, views
+from suborders import actions, bulk_ship, cancellation_views, edit_views, views
 
 urlpatterns = [
     path("", views.suborder_list, name="suborders-list"),
     path("bulk/", actions.suborders_bulk_view, name="suborders-bulk"),
     path("warehouse/", actions.warehouse_queue, name="suborders-warehouse"),
     path("bulk-ship/", bulk_ship.bulk_ship, name="suborders-bulk-ship"),
+    path("cancellations/", cancellation_views.cancellation_queue, name="cancellations-queue"),
+    path("cancellations/<int:request_id>/decide/", cancellation_views.cancellation_decide_view, name="cancellations-decide"),
     path("<int:suborder_id>/pack/", actions.warehouse_pack, name="suborders-pack"),
     path("<int:suborder_id>/", views.suborder_detail, name="suborders-detail"),
     path("<int:suborder_id>/accept/", actions.suborder_accept_view, name="suborders-accept"),

@@ -175,6 +175,7 @@ def suborder_detail(request, suborder_id: int):
         "see": see, "shown_address": address_for(see, so.shipping_address), "can_edit_contact": can_edit_contact,
         "contact_fields": [(k, label, (so.shipping_address or {}).get(k, "")) for k, label in contact_labels]
         if can_edit_contact else [],
+        "can_decide_cancellations": user_can(user=request.user, merchant=merchant, capability="cancellations.decide"),
         "can_release": so.held_at is not None and user_can(user=request.user, merchant=merchant, capability="suborders.accept"),
         "so": so, "lines": lines, "events": events, "money": money, "idempotency_key": uuid.uuid4().hex,
         "shipments": shipments, "can_print": user_can(user=request.user, merchant=merchant, capability="suborders.ship"),

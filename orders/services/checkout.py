@@ -233,7 +233,19 @@ def _price_merchant(merchant: Merchant, clines: list[tuple[int, CheckoutLine]], 
     return _MerchantPart(merchant, lines, shipments, method, cost)
 
 
-def _voucher_apply(*, code: str, parts: list[_MerchantPart], scope: str, currency: str, now, lock: bool = True) -> tuple[Voucher, int]:
+def _tagged(voucher: Voucher, email: str) -> bool:
+    """A tag-only voucher: has its store tagged this shopper (automation.CustomerTag, in the store's schema)?
+    A platform voucher has no store's tags to read, so a tag restriction on one matches nobody."""
+    if voucher.merchant_id is None or not email:
+        return False
+    from suborders.customers import customer_has_tag
+
+    with in_merchant_schema(voucher.merchant):
+        return customer_has_tag(email=email, tag=voucher.customer_tag)
+
+
+def _voucher_apply(*, code: str, parts: list[_MerchantPart], scope: str, currency: str, now, lock: bool = True,
+                   email: str = "") -> tuple[Voucher, int]:
     """Lock the voucher, check every rule, spread its discount; the caller records the redemption.
 
     `lock=False` is for quotes: the same checks without taking the row lock.
@@ -253,6 +265,9 @@ def _voucher_apply(*, code: str, parts: list[_MerchantPart], scope: str, currenc
         if used >= voucher.per_shopper_limit:
             raise Conflict(_("You have already used voucher %(code)s.") % {"code": voucher.code}, field="voucher_code",
                            code="voucher_limit_reached")
+    if voucher.customer_tag and not _tagged(voucher, email):
+        raise ValidationFailed(_("Voucher %(code)s is only for selected customers of the store.") % {"code": voucher.code},
+                               field="voucher_code", code="voucher_not_for_customer")
     applicable = [ln for p in parts if voucher.merchant_id in (None, p.merchant.pk) for ln in p.lines]
     base = sum(ln.gross_minor for ln in applicable)
     if not applicable:
@@ -362,7 +377,7 @@ def order_quote(*, shopper, email: str | None, lines: list[CheckoutLine], shippi
     discount = 0
     if prep.voucher_code:
         _, discount = _voucher_apply(code=prep.voucher_code, parts=prep.parts, scope=prep.scope, currency=currency,
-                                     now=timezone.now(), lock=False)
+                                     now=timezone.now(), lock=False, email=prep.email)
     if merchant_discounts:
         _merchant_discounts_apply(parts=prep.parts, merchant_discounts=merchant_discounts, currency=currency)
     for part in prep.parts:
@@ -503,7 +518,8 @@ def order_checkout(
             with transaction.atomic(), outbox_batch():
                 voucher = discount = None
                 if voucher_code:  # locks the voucher row first: redemptions are counted under it
-                    voucher, discount = _voucher_apply(code=voucher_code, parts=parts, scope=scope, currency=currency, now=now)
+                    voucher, discount = _voucher_apply(code=voucher_code, parts=parts, scope=scope, currency=currency, now=now,
+                                                       email=email)
                 if merchant_discounts:
                     _merchant_discounts_apply(parts=parts, merchant_discounts=merchant_discounts, currency=currency)
                 for part in parts:

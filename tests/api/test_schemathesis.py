@@ -77,6 +77,20 @@ def _support_ticket(mall, order) -> int:
     return ticket.pk
 
 
+def _after_sales_ids(mall) -> dict:
+    """An accepted acme suborder its shopper asked to cancel; that shopper is one of acme's customers."""
+    from suborders.cancellations import suborder_shopper_cancel
+    from suborders.customers import customer_key
+
+    order, _ = place_order(mall)
+    pay(order)
+    with in_merchant_schema(mall.acme):
+        so = SubOrder.objects.get(order_id=order.pk)
+        suborder_accept(suborder_id=so.pk, actor=mall.users["acme:owner"])
+        out = suborder_shopper_cancel(suborder_id=so.pk, shopper_email=so.shopper_email, reason="schemathesis")
+        return {"request_id": out.request_id, "key": customer_key(so.shopper_email)}
+
+
 def _served_schema(app, host: str, token: str, real_ids: dict):
     schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", app, headers={"Host": host})
     schema.config.base_url = f"http://{host}"
@@ -128,6 +142,7 @@ def merchant_schema(mall, wsgi_app):
     real_ids["job_id"] = str(OrderImportJob.objects.create(merchant=mall.acme, filename="orders.csv", channel="shopify",
                                                            status="done", created_by=mall.users["acme:owner"]).pk)
     real_ids["ticket_id"] = _support_ticket(mall, waiting)  # support: a ticket of the shopper's at acme
+    real_ids.update(_after_sales_ids(mall))  # a shopper's cancellation request and a customer's key (suborders)
     _, secret = api_token_create(user=mall.users["acme:owner"], name="schemathesis", merchant=mall.acme)
     return _served_schema(wsgi_app, merchant_host(mall.acme), secret, real_ids)
 

@@ -163,6 +163,22 @@ ROUTES: dict[str, dict[str, str]] = {
     "automation-rule-dry-run": {"GET": "automation.manage"},
     "automation-rule-runs": {"GET": "automation.manage"},
     "suborders-release": {"POST": "suborders.accept"},
+    # shoppers' cancellation requests and the store's customers (suborders.cancellations, suborders.customers)
+    "api-cancellations": {"GET": "cancellations.decide"},
+    "api-cancellation": {"GET": "cancellations.decide"},
+    "api-cancellation-approve": {"POST": "cancellations.decide"},
+    "api-cancellation-refuse": {"POST": "cancellations.decide"},
+    "cancellations-queue": {"GET": "cancellations.decide"},
+    "cancellations-decide": {"POST": "cancellations.decide"},
+    "api-customers": {"GET": "customers.view"},
+    "api-customer": {"GET": "customers.view"},
+    "api-customer-notes": {"POST": "customers.edit"},
+    "api-customer-tags": {"POST": "customers.edit"},
+    "customers-list": {"GET": "customers.view"},
+    "customers-export": {"GET": "customers.view"},
+    "customers-detail": {"GET": "customers.view"},
+    "customers-note": {"POST": "customers.edit"},
+    "customers-tags": {"POST": "customers.edit"},
     "webhook-endpoint-replay": {"POST": "webhooks.manage"},
     "webhook-delivery": {"GET": "webhooks.manage"},
     "webhook-delivery-redeliver": {"POST": "webhooks.manage"},
@@ -262,6 +278,7 @@ def world(mall):
         "warehouse_id": so.warehouse_id, "rule_id": rule.pk, "draft_id": draft.pk, "refund_id": refund.pk,
         "number": order.number, "job_id": uuid.uuid4(), "token": "x", "globex_suborder_id": globex_so.pk,
         "endpoint_id": endpoint.pk, "delivery_id": delivery.pk, "return_id": ret.pk, "photo_id": photo_id,
+        **_after_sales_world(mall, so),  # a cancellation request and a customer key (suborders)
         **_support_world(mall, order),  # support: a ticket and an attachment
     }
 
@@ -279,6 +296,16 @@ def _support_world(mall, order) -> dict:
     return {"ticket_id": ticket.pk, "attachment_id": note.attachments.get().pk}
 
 
+def _after_sales_world(mall, so) -> dict:
+    """acme's shopper asks to cancel the unit of `so` not shipped yet; the shopper is one of acme's customers."""
+    from suborders.cancellations import suborder_shopper_cancel
+    from suborders.customers import customer_key
+
+    with in_merchant_schema(mall.acme):
+        out = suborder_shopper_cancel(suborder_id=so.pk, shopper_email=so.shopper_email, reason="sweep")
+        return {"request_id": out.request_id, "key": customer_key(so.shopper_email), "fmt": "csv"}
+
+
 def _url(name: str, world: dict) -> str:
     from django.urls import get_resolver as _gr
 
@@ -290,6 +317,7 @@ def _url(name: str, world: dict) -> str:
     kwargs.update({k: world[k] for k in ("ticket_id", "attachment_id") if f":{k}>" in pattern})  # support
     if name.startswith("documents-labels-") and name != "documents-labels-start":
         kwargs["job_id"] = "no-such-job"
+    kwargs.update({k: world[k] for k in ("request_id", "key", "fmt") if f":{k}>" in pattern})  # cancellations, customers
     return reverse(name, kwargs=kwargs, urlconf="config.urls_tenant")
 
 
