@@ -88,6 +88,8 @@ def _at_elapsed(ticket: Ticket, seconds: int, cal: BusinessCalendar) -> dt.datet
     """When the running clock reaches `seconds` of business time (None while paused)."""
     if ticket.clock_started_at is None:
         return None
+    if seconds <= ticket.clock_elapsed_s:  # already used up before the clock (re)started: due at once
+        return ticket.clock_started_at
     return business_add(ticket.clock_started_at, seconds - ticket.clock_elapsed_s, cal)
 
 
