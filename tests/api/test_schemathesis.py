@@ -91,6 +91,18 @@ def _after_sales_ids(mall) -> dict:
         return {"request_id": out.request_id, "key": customer_key(so.shopper_email)}
 
 
+def _delivered_with_return(mall):
+    """A delivered acme parcel of the shopper with a return requested (returns)."""
+    from returns.services import return_request_create
+    from tests.returns.helpers import delivered_suborder
+
+    order, so, _ = delivered_suborder(mall, qty=2)
+    with in_merchant_schema(mall.acme):
+        ret = return_request_create(suborder_id=so.pk, shopper_email=so.shopper_email, kind="return",
+                                    lines=[(so.lines.order_by("pk").first().pk, 1)], reason_code="damaged")
+    return order, ret.pk
+
+
 def _served_schema(app, host: str, token: str, real_ids: dict):
     schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", app, headers={"Host": host})
     schema.config.base_url = f"http://{host}"
@@ -108,8 +120,11 @@ def mall_schema(mall, wsgi_app):
     line = cart_add_line(cart=cart, merchant_id=items[0]["merchant_id"], variant_id=items[0]["variant_id"], quantity=1)
     spare, _ = api_token_create(user=mall.users["shopper"], name="spare", merchant=None)  # one to revoke
     _, secret = api_token_create(user=mall.users["shopper"], name="schemathesis", merchant=None)
-    return _served_schema(wsgi_app, "localhost", secret, {"number": order.number, "line_id": line.pk, "token_id": spare.pk,
-                                                          "ticket_id": _support_ticket(mall, order)})
+    ticket_id = _support_ticket(mall, order)
+    delivered, return_id = _delivered_with_return(mall)  # returns: the order's number is the delivered one's
+    return _served_schema(wsgi_app, "localhost", secret, {"number": delivered.number, "line_id": line.pk, "token_id": spare.pk,
+                                                          "ticket_id": ticket_id, "merchant_id": mall.acme.pk,
+                                                          "return_id": return_id})
 
 
 @pytest.fixture
@@ -142,6 +157,7 @@ def merchant_schema(mall, wsgi_app):
     real_ids["job_id"] = str(OrderImportJob.objects.create(merchant=mall.acme, filename="orders.csv", channel="shopify",
                                                            status="done", created_by=mall.users["acme:owner"]).pk)
     real_ids["ticket_id"] = _support_ticket(mall, waiting)  # support: a ticket of the shopper's at acme
+    real_ids["return_id"] = _delivered_with_return(mall)[1]  # returns: a requested return at acme
     real_ids.update(_after_sales_ids(mall))  # a shopper's cancellation request and a customer's key (suborders)
     _, secret = api_token_create(user=mall.users["acme:owner"], name="schemathesis", merchant=mall.acme)
     return _served_schema(wsgi_app, merchant_host(mall.acme), secret, real_ids)
