@@ -288,7 +288,7 @@ def support_settings(request):
                            for pr in Priority.values}
                 services.support_policy_update(
                     actor=request.user, merchant=merchant, time_zone=p.get("time_zone", "")[:64], opens=p.get("opens", ""),
-                    closes=p.get("closes", ""), weekdays=[int(d) for d in p.getlist("weekdays") if d in "0123456"],
+                    closes=p.get("closes", ""), weekdays=[int(d) for d in p.getlist("weekdays") if len(d) == 1 and d in "0123456"],
                     holidays=[h for h in p.get("holidays", "").replace(",", "\n").split() if h][:400],
                     reopen_days=parse_int(p.get("reopen_days", ""), field="reopen_days", minimum=0, maximum=90),
                     targets=targets)
