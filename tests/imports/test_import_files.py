@@ -157,17 +157,19 @@ def test_a_gbk_taobao_export_is_parsed(mall, upload, run, unique):
     run(job, user=owner, merchant=mall.acme)
     order = Order.objects.get(channel=ch)
     assert (order.subtotal_minor, order.discount_minor, order.shipping_minor, order.total_minor) == (10000, 1000, 1000, 10000)
-    assert {k: order.shipping_address[k] for k in ("name", "region", "city", "line2", "line1", "postcode", "country")} == {
-        "name": "王小明", "region": "浙江省", "city": "杭州市", "line2": "西湖区", "line1": "文三路100号", "postcode": "310000", "country": "CN"}
+    assert {k: order.shipping_address[k] for k in ("name", "region", "city", "district", "line1", "postcode", "country")} == {
+        "name": "王小明", "region": "CN-ZJ", "city": "杭州市", "district": "西湖区", "line1": "文三路100号", "postcode": "310000", "country": "CN"}
     (so,) = _suborders(mall.acme, ch)
     assert so.external_order_id == "3579246813579" and so.total_minor == 10000
 
 
-def test_a_taobao_address_without_a_province_is_refused(mall, upload):
+def test_a_taobao_address_without_a_province_or_with_a_wrong_district_is_refused(mall, upload):
     a = stock_item(mall.acme, stock=(10,))
-    csv = TAOBAO_HEADER + f"1,x,10.00,0,10.00,王,某地 某路1号,138,2024-03-01 12:00:00,t,{a['sku']},1,10.00,交易成功\n"
+    csv = (TAOBAO_HEADER + f"1,x,10.00,0,10.00,王,某地 某路1号,13812345678,2024-03-01 12:00:00,t,{a['sku']},1,10.00,交易成功\n"
+           + f"2,x,10.00,0,10.00,王,浙江省 杭州市 朝阳区 某路1号,13812345678,2024-03-01 12:00:00,t,{a['sku']},1,10.00,交易成功\n"
+           + f"3,x,10.00,0,10.00,王,浙江省 杭州市 西湖区 某路1号,12345,2024-03-01 12:00:00,t,{a['sku']},1,10.00,交易成功\n")
     job = upload(csv.encode("gbk"), user=mall.users["acme:owner"], merchant=mall.acme, channel="tbx")
-    assert [(e["row"], e["field"]) for e in job.errors] == [(2, "收货地址")]
+    assert [(e["row"], e["field"]) for e in job.errors] == [(2, "收货地址"), (3, "收货地址"), (4, "联系手机")]
 
 
 def test_an_xlsx_in_our_format_is_read(mall, upload, run, unique, tmp_path):
