@@ -234,12 +234,14 @@ def grouped_orders(table: Table, mapping: Mapping, errors: list[RowError]) -> It
     order and is an error; an id seen again after another order is a duplicate (an error naming both rows)."""
     seen: dict[str, int] = {}
     current: RawOrder | None = None
+    # where each field is, worked out once (cells come stripped from Table.rows); short rows are padded
+    order_at = [(f, mapping.index[f]) for f in ORDER_FIELDS if f in mapping.index]
+    line_at = [(f, mapping.index.get(f)) for f in LINE_FIELDS]
+    width = max([mapping.id_index, *mapping.index.values()]) + 1
     for n, cells in table.rows():
-        def get(field, _cells=cells):
-            i = mapping.index.get(field)
-            return _cells[i].strip() if i is not None and i < len(_cells) else ""
-
-        ext = cells[mapping.id_index].strip() if mapping.id_index < len(cells) else ""
+        if len(cells) < width:
+            cells = cells + [""] * (width - len(cells))
+        ext = cells[mapping.id_index]
         if not ext:
             errors.append(RowError(n, mapping.fmt.id_column, _("The order id is empty.")))
             continue
@@ -254,12 +256,11 @@ def grouped_orders(table: Table, mapping: Mapping, errors: list[RowError]) -> It
                 continue
             seen[ext] = n
             current = RawOrder(ext, n, {}, [])
-        for f in ORDER_FIELDS:
-            if f in mapping.index and not current.fields.get(f):
-                value = get(f)
-                if value:
-                    current.fields[f] = value
-        current.lines.append((n, {f: get(f) for f in LINE_FIELDS}))
+        fields = current.fields
+        for f, i in order_at:
+            if cells[i] and not fields.get(f):
+                fields[f] = cells[i]
+        current.lines.append((n, {f: (cells[i] if i is not None else "") for f, i in line_at}))
     if current is not None:
         yield current
 
