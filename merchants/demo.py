@@ -19,6 +19,7 @@ DEMO_SEEDERS: list[str] = ["catalog.demo:seed_catalog", "orders.demo:seed_orders
 DEMO_SEEDERS += ["automation.demo:seed_automation"]  # rules and their runs on the lifecycle seeder's suborders
 DEMO_SEEDERS += ["webhooks.demo:seed_webhooks"]  # acme: one delivery that succeeded, one that keeps failing
 DEMO_SEEDERS += ["imports.demo:seed_imports"]  # acme: orders imported from Shopify and Taobao, in different states
+DEMO_SEEDERS += ["accounts.demo:seed_addresses"]  # the demo shoppers' address books
 DEMO_SEEDERS += ["returns.demo:seed_returns"]  # acme: returns requested, awaiting, received, refunded, refused, exchange, refund only
 DEMO_SEEDERS += ["support.demo:seed_support"]  # acme: tickets in several states, one breached and escalated, one dispute decided
 

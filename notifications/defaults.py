@@ -26,7 +26,7 @@ DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
         "body_text": (
             "Thank you for your order {{ number }}.\n\n"
             "Total: {{ total }}, from {{ stores }} store{{ stores|pluralize }}. Each store ships its part separately;\n"
-            "follow them on http://{{ mall_host }}/orders/{{ number }}/\n\n"
+            "follow them on {{ order_link }}\n\n"
             "Please complete the payment within 30 minutes, or the order is cancelled and its items go back on the shelf.\n\n"
             "订单 {{ number }} 已提交。请在 30 分钟内完成付款。\n"),
         "sms_body": "Mallard: order {{ number }} placed, total {{ total }}. Please pay within 30 minutes.",
@@ -36,7 +36,7 @@ DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
         "body_text": (
             "感谢您的订单 {{ number }}。\n\n"
             "合计：{{ total }}，来自 {{ stores }} 家店铺，各店铺分别发货；\n"
-            "查看进度：http://{{ mall_host }}/orders/{{ number }}/\n\n"
+            "查看进度：{{ order_link }}\n\n"
             "请在 30 分钟内完成付款，否则订单将被取消，商品放回货架。\n"),
         "sms_body": "【Mallard】订单 {{ number }} 已提交，合计 {{ total }}，请在 30 分钟内付款。",
     },
@@ -121,14 +121,14 @@ DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
         "subject": "{{ store }} accepted your order {{ number }}",
         "body_text": (
             "{{ store }} accepted your order {{ number }} and is preparing it.\n\n"
-            "Follow it at http://{{ mall_host }}/orders/{{ number }}/\n"),
+            "Follow it at {{ order_link }}\n"),
         "sms_body": "{{ store }} accepted your order {{ number }}.",
     },
     ("suborder_accepted", "zh-hans"): {
         "subject": "{{ store }} 已接单：您的订单 {{ number }}",
         "body_text": (
             "{{ store }} 已接单，正在为您的订单 {{ number }} 备货。\n\n"
-            "查看订单进度： http://{{ mall_host }}/orders/{{ number }}/\n"),
+            "查看订单进度： {{ order_link }}\n"),
         "sms_body": "【{{ store }}】已接单：您的订单 {{ number }}。",
     },
     ("suborder_refused", "en"): {
@@ -138,7 +138,7 @@ DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
             "{% for l in lines %}- {{ l.quantity }} × {{ l.sku }}\n{% endfor %}"
             "{% if reason %}Reason: {{ reason }}\n{% endif %}\n"
             "What you paid for them is refunded to your original payment method.\n\n"
-            "http://{{ mall_host }}/orders/{{ number }}/\n"),
+            "{{ order_link }}\n"),
         "sms_body": "{{ store }} could not fulfil part of order {{ number }}; it is refunded.",
     },
     ("suborder_refused", "zh-hans"): {
@@ -148,7 +148,7 @@ DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
             "{% for l in lines %}- {{ l.quantity }} × {{ l.sku }}\n{% endfor %}"
             "{% if reason %}原因: {{ reason }}\n{% endif %}\n"
             "这些商品的货款将原路退回。\n\n"
-            "http://{{ mall_host }}/orders/{{ number }}/\n"),
+            "{{ order_link }}\n"),
         "sms_body": "【{{ store }}】无法发出订单 {{ number }} 中的部分商品，货款将原路退回。",
     },
     ("suborder_cancelled", "en"): {
@@ -158,7 +158,7 @@ DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
             "{% for l in lines %}- {{ l.quantity }} × {{ l.sku }}\n{% endfor %}"
             "{% if reason %}Reason: {{ reason }}\n{% endif %}\n"
             "What you paid for them is refunded to your original payment method.\n\n"
-            "http://{{ mall_host }}/orders/{{ number }}/\n"),
+            "{{ order_link }}\n"),
         "sms_body": "Part of order {{ number }} was cancelled; it is refunded.",
     },
     ("suborder_cancelled", "zh-hans"): {
@@ -168,7 +168,7 @@ DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
             "{% for l in lines %}- {{ l.quantity }} × {{ l.sku }}\n{% endfor %}"
             "{% if reason %}原因: {{ reason }}\n{% endif %}\n"
             "这些商品的货款将原路退回。\n\n"
-            "http://{{ mall_host }}/orders/{{ number }}/\n"),
+            "{{ order_link }}\n"),
         "sms_body": "【Mallard】订单 {{ number }} 中的部分商品已取消，货款将原路退回。",
     },
     ("suborder_shipped", "en"): {
@@ -177,7 +177,7 @@ DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
             "{{ store }} shipped your order {{ number }}.\n"
             "{% for s in shipments %}Carrier: {{ s.carrier }} · Tracking number: {{ s.number }}"
             "{% if s.link %}\n{{ s.link }}{% endif %}{% if s.eta %}\nExpected: {{ s.eta|date:\"Y-m-d\" }}{% endif %}\n"
-            "{% endfor %}\nhttp://{{ mall_host }}/orders/{{ number }}/\n"),
+            "{% endfor %}\n{{ order_link }}\n"),
         "sms_body": "{{ store }} shipped your order {{ number }}{% for s in shipments %}: {{ s.carrier }} {{ s.number }}{% endfor %}.",
     },
     ("suborder_shipped", "zh-hans"): {
@@ -186,21 +186,21 @@ DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
             "{{ store }} 已发出您的订单 {{ number }}。\n"
             "{% for s in shipments %}快递公司: {{ s.carrier }} · 运单号: {{ s.number }}"
             "{% if s.link %}\n{{ s.link }}{% endif %}{% if s.eta %}\n预计送达: {{ s.eta|date:\"Y-m-d\" }}{% endif %}\n"
-            "{% endfor %}\nhttp://{{ mall_host }}/orders/{{ number }}/\n"),
+            "{% endfor %}\n{{ order_link }}\n"),
         "sms_body": "【{{ store }}】已发货：订单 {{ number }}{% for s in shipments %}，{{ s.carrier }} 运单号 {{ s.number }}{% endfor %}。",
     },
     ("suborder_delivered", "en"): {
         "subject": "Your order {{ number }} from {{ store }} was delivered",
         "body_text": (
             "Your order {{ number }} from {{ store }} was delivered.\n\n"
-            "Something wrong? Open the order to ask for help. http://{{ mall_host }}/orders/{{ number }}/\n"),
+            "Something wrong? Open the order to ask for help. {{ order_link }}\n"),
         "sms_body": "Your order {{ number }} from {{ store }} was delivered.",
     },
     ("suborder_delivered", "zh-hans"): {
         "subject": "您在 {{ store }} 的订单 {{ number }} 已签收",
         "body_text": (
             "您在 {{ store }} 的订单 {{ number }} 已签收。\n\n"
-            "有问题？请打开订单联系我们： http://{{ mall_host }}/orders/{{ number }}/\n"),
+            "有问题？请打开订单联系我们： {{ order_link }}\n"),
         "sms_body": "【{{ store }}】您的订单 {{ number }} 已签收。",
     },
     ("merchant_suborder_paid", "en"): {

@@ -3,7 +3,6 @@ notifications.services.notice_send, which sends it once per (event, recipient, c
 
 They are external subscribers: their claim is committed before the email/SMS goes out, and a retry after
 a crash carries the same `event.delivery_key` (docs/architecture.md, "Notifications")."""
-from django.conf import settings
 
 from core.outbox import delivery_key, outbox_handler
 from notifications.services import Notice, notice_send
@@ -18,12 +17,27 @@ def _send(event, name: str, notice: Notice) -> None:
     notice_send(event=event, delivery_key=_delivery_key(event, name), notice=notice)
 
 
+def _mall_host() -> str:
+    """host[:port] of the mall (MALL_BASE_URL, which the demo sets with its port): the links in emails must
+    reach the running mall, not port 80 of MALL_HOST."""
+    from accounts.selectors import mall_netloc
+
+    return mall_netloc()
+
+
+def _order_link(number: str, email: str) -> str:
+    """The order's signed link: opens it for whoever holds the email, with or without an account."""
+    from accounts.selectors import guest_link_path, mall_url
+
+    return mall_url(guest_link_path(number=number, email=email or ""))
+
+
 @outbox_handler("merchant.created", name="notifications.merchant_welcome", external=True)
 def send_merchant_welcome(event) -> None:
     p = event.payload
     _send(event, "notifications.merchant_welcome", Notice(
         kind="merchant_welcome", email=p.get("contact_email") or "",
-        context={"name": p.get("name") or "", "host": p.get("host") or "", "mall_host": settings.MALL_HOST}))
+        context={"name": p.get("name") or "", "host": p.get("host") or "", "mall_host": _mall_host()}))
 
 
 @outbox_handler("order.placed", name="notifications.order_placed", external=True)
@@ -34,14 +48,16 @@ def send_order_placed(event) -> None:
     _send(event, "notifications.order_placed", Notice(
         kind="order_placed", email=p.get("email") or "",
         context={"number": p["number"], "total": Money(p["total_minor"], p["currency"]).format(),
-                 "mall_host": settings.MALL_HOST, "stores": len(p.get("suborders", []))}))
+                 "mall_host": _mall_host(), "stores": len(p.get("suborders", [])),
+                 "order_link": _order_link(p["number"], p.get("email") or "")}))
 
 
 @outbox_handler("order.expired", name="notifications.order_expired", external=True)
 def send_order_expired(event) -> None:
     p = event.payload
     _send(event, "notifications.order_expired", Notice(
-        kind="order_expired", email=p.get("email") or "", context={"number": p["number"], "mall_host": settings.MALL_HOST}))
+        kind="order_expired", email=p.get("email") or "",
+        context={"number": p["number"], "mall_host": _mall_host(), "order_link": _order_link(p["number"], p.get("email") or "")}))
 
 
 # --- the suborder lifecycle -----------------------------------------------------------------------
@@ -84,7 +100,7 @@ def send_suborder_lifecycle_email(event) -> None:
         _send(event, name, Notice(
             kind=f"merchant_suborder_{action}", email=merchant.contact_email or "",
             context={"number": so.number, "deadline": so.accept_by if action == "paid" else so.ship_by,
-                     "host": f"{merchant.slug}.{settings.MALL_HOST}"}))
+                     "host": f"{merchant.slug}.{_mall_host()}"}))
         return
     kind = SHOPPER_KINDS[action]
     from notifications.kinds import KINDS
@@ -104,4 +120,5 @@ def send_suborder_lifecycle_email(event) -> None:
     _send(event, name, Notice(
         kind=kind, email=so.shopper_email, merchant_id=merchant.pk,
         context={"store": merchant.name, "number": so.order_number, "lines": list(p.get("lines", [])),
-                 "reason": p.get("reason", ""), "shipments": shipments, "mall_host": settings.MALL_HOST}))
+                 "reason": p.get("reason", ""), "shipments": shipments, "mall_host": _mall_host(),
+                 "order_link": _order_link(so.order_number, so.shopper_email or "")}))

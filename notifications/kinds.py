@@ -23,7 +23,9 @@ class NoticeKind:
     branded: bool = False  # a store's shopper email: the store's display name, logo and footer apply
 
 
-_SAMPLE_ORDER = {"number": "M-20261203-0042", "mall_host": "mall.example"}
+# order_link: the order's signed link (accounts.selectors.guest_link_path), opens it with or without an account
+_SAMPLE_ORDER = {"number": "M-20261203-0042", "mall_host": "mall.example",
+                 "order_link": "http://mall.example/o/eyJuIjoiTS0yMDI2MTIwMy0wMDQyIn0:1abc:sig/"}
 _SAMPLE_STORE = {**_SAMPLE_ORDER, "store": "Acme Outfitters"}
 _SAMPLE_LINES = [{"quantity": 2, "sku": "TENT-2P-GRN"}, {"quantity": 1, "sku": "LAMP-USB"}]
 _WHEN = dt.datetime(2026, 12, 4, 10, 30, tzinfo=dt.UTC)
@@ -31,9 +33,9 @@ _WHEN = dt.datetime(2026, 12, 4, 10, 30, tzinfo=dt.UTC)
 KINDS: dict[str, NoticeKind] = {k.key: k for k in [
     NoticeKind("merchant_welcome", _("Welcome of a new store"), MERCHANT, ("name", "host", "mall_host"),
                {"name": "Acme Outfitters", "host": "acme.mall.example", "mall_host": "mall.example"}),
-    NoticeKind("order_placed", _("Order placed"), SHOPPER, ("number", "total", "stores", "mall_host"),
+    NoticeKind("order_placed", _("Order placed"), SHOPPER, ("number", "total", "stores", "mall_host", "order_link"),
                {**_SAMPLE_ORDER, "total": "CNY 128.00", "stores": 2}),
-    NoticeKind("order_expired", _("Unpaid order cancelled"), SHOPPER, ("number", "mall_host"), dict(_SAMPLE_ORDER)),
+    NoticeKind("order_expired", _("Unpaid order cancelled"), SHOPPER, ("number", "mall_host", "order_link"), dict(_SAMPLE_ORDER)),
     # support tickets (support/handlers.py): never an internal note's text, only visible messages
     NoticeKind("ticket_replied", _("A store or the mall answered a ticket"), SHOPPER,
                ("store", "ticket", "subject", "message", "number", "link"),
@@ -53,18 +55,18 @@ KINDS: dict[str, NoticeKind] = {k.key: k for k in [
                ("ticket", "subject", "clock", "due", "breached", "link"),
                {"ticket": "T-000042", "subject": "Tent arrived with a torn flysheet", "clock": "first response",
                 "due": _WHEN, "breached": False, "link": "http://acme.mall.example/tickets/42/"}),
-    NoticeKind("suborder_accepted", _("A store accepted the order"), SHOPPER, ("store", "number", "mall_host"),
+    NoticeKind("suborder_accepted", _("A store accepted the order"), SHOPPER, ("store", "number", "mall_host", "order_link"),
                dict(_SAMPLE_STORE), branded=True),
     NoticeKind("suborder_refused", _("A store could not fulfil items"), SHOPPER,
-               ("store", "number", "lines", "reason", "mall_host"),
+               ("store", "number", "lines", "reason", "mall_host", "order_link"),
                {**_SAMPLE_STORE, "lines": _SAMPLE_LINES, "reason": "out of stock"}, branded=True),
     NoticeKind("suborder_cancelled", _("Items of the order were cancelled"), SHOPPER,
-               ("store", "number", "lines", "reason", "mall_host"),
+               ("store", "number", "lines", "reason", "mall_host", "order_link"),
                {**_SAMPLE_STORE, "lines": _SAMPLE_LINES[:1], "reason": "cancelled at your request"}, branded=True),
-    NoticeKind("suborder_shipped", _("A store shipped the order"), SHOPPER, ("store", "number", "shipments", "mall_host"),
+    NoticeKind("suborder_shipped", _("A store shipped the order"), SHOPPER, ("store", "number", "shipments", "mall_host", "order_link"),
                {**_SAMPLE_STORE, "shipments": [{"carrier": "SF Express", "number": "SF1234567890123",
                                                 "link": "https://www.sf-express.com/", "eta": _WHEN}]}, branded=True),
-    NoticeKind("suborder_delivered", _("The order was delivered"), SHOPPER, ("store", "number", "mall_host"),
+    NoticeKind("suborder_delivered", _("The order was delivered"), SHOPPER, ("store", "number", "mall_host", "order_link"),
                dict(_SAMPLE_STORE), branded=True),
     NoticeKind("merchant_suborder_paid", _("New suborder to accept (to the store)"), MERCHANT, ("number", "deadline", "host"),
                {"number": "S-ACME-000042", "deadline": _WHEN, "host": "acme.mall.example"}),

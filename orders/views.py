@@ -69,6 +69,17 @@ def _cart(request, *, create: bool):
 
 
 def _saved_address(request) -> dict:
+    if request.user.is_authenticated:  # the address book: the one picked on the checkout page, else the default
+        from accounts.selectors import address_get_for_user, default_address
+
+        picked = request.GET.get("address", "")
+        try:
+            book = (address_get_for_user(user=request.user, address_id=int(picked)) if picked.isascii() and picked.isdigit()
+                    else None) or (None if request.session.get(SESSION_ADDRESS) else default_address(user=request.user))
+        except NotFound:
+            book = None
+        if book is not None:
+            return book.as_shipping_address()
     saved = request.session.get(SESSION_ADDRESS)
     if saved:
         return saved
@@ -300,14 +311,36 @@ def checkout(request):
         "subtotal_minor": sum(s.subtotal_minor for s in stores), "shipping_minor": sum(s.shipping_minor for s in stores),
         "total_minor": sum(s.total_minor for s in stores), "address_fields": [form[k] for k in ADDRESS_FIELDS],
         "shipping_fields": [(s, form[s.field_name] if s.field_name in form.fields else None) for s in stores],
+        "address_book": _address_book(request),
     }, status=status)
+
+
+def _address_book(request) -> list:
+    from accounts.selectors import addresses_for_user
+
+    return addresses_for_user(user=request.user)
 
 
 # ---------------------------------------------------------------- orders
 
+ORDER_TABS = {  # "My orders" tabs: tab -> the derived order statuses it shows (orders.selectors.order_status)
+    "to_pay": ("awaiting_payment", "payment_failed"),
+    "to_ship": ("processing",),
+    "to_receive": ("partially_shipped", "shipped"),
+    "completed": ("delivered", "completed"),
+}
+
+
 @login_required
 def order_list(request):
-    return render(request, "orders/order_list.html", {"orders": order_list_for_shopper(shopper=request.user)})
+    tab = request.GET.get("tab", "")
+    tab = tab if tab in ORDER_TABS else ""
+    orders = order_list_for_shopper(shopper=request.user, limit=200 if tab else 50)
+    if tab:
+        orders = [o for o in orders if o.derived_status in ORDER_TABS[tab]][:50]
+    tabs = [("", _("All")), ("to_pay", _("To pay")), ("to_ship", _("To ship")), ("to_receive", _("To receive")),
+            ("completed", _("Completed"))]
+    return render(request, "orders/order_list.html", {"orders": orders, "tab": tab, "tabs": tabs})
 
 
 def _order_for(request, number: str):

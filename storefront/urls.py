@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("fulfillment.tracking_urls")),
     path("", include("returns.shopper_urls")),  # the order page's returns (orders/<number>/returns/...)
+    path("", include("accounts.urls")),  # sign-up, account, addresses, guest order lookup (before orders/<number>/)
     path("", include("orders.urls")),
     path("account/notifications/", include("notifications.account_urls")),
     path("support/", include("support.urls")),  # the shopper's tickets

@@ -109,6 +109,9 @@ def cmd_demo(args) -> int:
         _manage("seed_demo")
         _manage("collectstatic", "--noinput", "-v", "0")
         host = os.environ.get("MALL_HOST", "localhost")
+        # Links in emails (sent by the worker, outside any request) must carry the demo's port:
+        # accounts.selectors.mall_base_url reads MALL_BASE_URL, inherited by gunicorn and Celery below.
+        os.environ.setdefault("MALL_BASE_URL", f"http://{host}:{args.port}")
         # Own process groups: Ctrl-C reaches only this supervisor, which stops the children in order
         # and can kill their whole groups (Celery pool processes, gunicorn workers).
         signal.signal(signal.SIGINT, stop)
