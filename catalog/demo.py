@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+from catalog.images import product_image_add, product_specifications_set
 from catalog.models import Variant, Warehouse
 from catalog.services import ReceiveLine, category_ensure, product_create, stock_receive_bulk, warehouse_create
 from core.tenancy import in_merchant_schema
@@ -52,6 +53,32 @@ CATALOG = {
     ],
 }
 PRODUCTS_PER_MERCHANT = 110
+
+
+def demo_image(label: str, *, seed: str, size: int = 480) -> bytes:
+    """A product picture drawn locally with Pillow: a two-tone background, a simple shape and the product's
+    English name (the demo never fetches images from an outside host)."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    rng = random.Random(seed)
+    hue = [rng.randint(60, 200) for _i in range(3)]
+    img = Image.new("RGB", (size, size), tuple(hue))
+    draw = ImageDraw.Draw(img)
+    lighter = tuple(min(255, c + 50) for c in hue)
+    draw.rectangle([0, size * 2 // 3, size, size], fill=lighter)
+    r = rng.randint(size // 6, size // 4)
+    cx, cy = rng.randint(r, size - r), rng.randint(r, size // 2)
+    if rng.random() < 0.5:
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(250, 250, 245))
+    else:
+        draw.rounded_rectangle([cx - r, cy - r, cx + r, cy + r], radius=r // 4, fill=(250, 250, 245))
+    font = ImageFont.load_default(size=size // 12)
+    draw.text((size // 16, size * 3 // 4), label[:22], fill=(30, 30, 30), font=font)
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
 
 
 def _variants(rng: random.Random, axes: dict[str, list[str]]) -> list[dict]:
@@ -105,11 +132,16 @@ def _seed_one(slug: str, plan) -> None:
                 "options": options,
                 "weight_g": rng.randint(80, 3000),
                 "barcode": f"69{rng.randint(10**10, 10**11 - 1)}",
-                "image_url": f"https://picsum.photos/seed/{base_sku.lower()}/480/480",
+                "image_url": "",  # pictures are uploaded below (catalog.images), never fetched from an outside host
                 "low_stock_threshold": 5,
             })
-        product_create(name=name, description=f"{adjective} {noun_en.lower()} from our {cat} range. {noun_zh}，品质保证。",
-                       category_id=categories[cat].pk, status="draft" if n % 37 == 36 else "active", variants=variants)
+        product = product_create(name=name, description=f"{adjective} {noun_en.lower()} from our {cat} range. {noun_zh}，品质保证。",
+                                 category_id=categories[cat].pk, status="draft" if n % 37 == 36 else "active", variants=variants)
+        product_specifications_set(product_id=product.pk, specifications=[
+            ["Brand", adjective], ["Category", cat], ["Weight", f"{variants[0]['weight_g']} g"], ["Origin", "China 中国"]])
+        if n % 11 != 10:  # a few products keep the placeholder, as in a real catalog
+            for k in range(1 if n % 3 else 2):
+                product_image_add(product_id=product.pk, data=demo_image(noun_en, seed=f"{base_sku}-{k}"), alt=noun_en)
         n += 1
     variants = list(Variant.objects.filter(sku__startswith=f"{slug[:2].upper()}-").order_by("id").values_list("id", flat=True))
     for k, vid in enumerate(variants):

@@ -34,6 +34,8 @@ class Product(models.Model):
 
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
+    # [["Material", "Nylon"], ["Weight", "1.2 kg"]]: ordered label/value pairs shown on the product page
+    specifications = models.JSONField(default=list, blank=True, db_default=models.Value([], models.JSONField()))
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)
@@ -86,6 +88,27 @@ class Variant(models.Model):
     @property
     def display_name(self) -> str:
         return f"{self.product.name} {self.name_suffix}".strip()
+
+
+class ProductImage(models.Model):
+    """A picture of a product, stored through Django's storage API (catalog.images) under
+    merchants/<slug>/products/<product id>/: the full image (at most 1600 px) and a square-ish thumbnail."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    path = models.CharField(max_length=300)  # storage name of the (resized) full image
+    thumb_path = models.CharField(max_length=300)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    position = models.PositiveIntegerField(default=0)
+    alt = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["product", "position", "id"], name="catalog_image_product_idx")]
+
+    def __str__(self) -> str:
+        return self.path
 
 
 class Warehouse(models.Model):

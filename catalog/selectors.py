@@ -1,7 +1,8 @@
 """Catalog and stock reads of one merchant: checkout snapshots, availability, listing rows, dashboard lists."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -47,6 +48,29 @@ class ListingSnapshot:
     is_listed: bool  # active variant of an active product
     available: int  # summed over active warehouses
     low_stock_threshold: int
+    options: dict = field(default_factory=dict)  # {"size": "M", "colour": "red"}: the product page's selectors
+
+
+@dataclass(frozen=True)
+class ListingProductSnapshot:
+    """Product-level facts of the storefront index (one per product): text, pictures, sales."""
+
+    product_id: int
+    name: str
+    description: str
+    specifications: list
+    images: list  # [{"full": storage name, "thumb": storage name, "alt": ...}], in display order
+    created_at: datetime
+    sold_count: int  # units in reservations not released or expired (ordered, paid or not yet)
+
+
+def _json(value) -> dict:
+    """A jsonb column read by a raw cursor: Django's psycopg setup hands it over as text."""
+    if isinstance(value, str):
+        import json
+
+        value = json.loads(value)
+    return value if isinstance(value, dict) else {}
 
 
 def _name(product_name: str, suffix: str) -> str:
@@ -81,7 +105,7 @@ def stock_availability(*, variant_ids: list[int]) -> dict[int, list[WarehouseSto
 
 _LISTING_SQL = """
     SELECT v.id, p.id, v.sku, p.name, v.name_suffix, COALESCE(c.name, ''), v.price_minor, v.currency, v.image_url,
-           (v.is_active AND p.status = 'active'), COALESCE(st.available, 0), v.low_stock_threshold
+           (v.is_active AND p.status = 'active'), COALESCE(st.available, 0), v.low_stock_threshold, v.options
     FROM catalog_variant v
     JOIN catalog_product p ON p.id = v.product_id
     LEFT JOIN catalog_category c ON c.id = p.category_id
@@ -107,9 +131,34 @@ def listing_snapshot(*, variant_ids: list[int]) -> list[ListingSnapshot]:
     return [
         ListingSnapshot(variant_id=r[0], product_id=r[1], sku=r[2], name=_name(r[3], r[4]), category=r[5],
                         price_minor=r[6], currency=r[7], image_url=r[8], is_listed=bool(r[9]), available=int(r[10]),
-                        low_stock_threshold=r[11])
+                        low_stock_threshold=r[11], options=_json(r[12]))
         for r in rows
     ]
+
+
+@merchant_only
+def listing_product_snapshot(*, product_ids: list[int]) -> dict[int, ListingProductSnapshot]:
+    """What the storefront index shows of these products; three queries whatever their number."""
+    from django.db.models import Sum
+
+    from catalog.models import ProductImage
+
+    ids = sorted({int(p) for p in product_ids})
+    if not ids:
+        return {}
+    images: dict[int, list] = {}
+    for pid, path, thumb, alt in (ProductImage.objects.filter(product_id__in=ids).order_by("product_id", "position", "id")
+                                  .values_list("product_id", "path", "thumb_path", "alt")):
+        images.setdefault(pid, []).append({"full": path, "thumb": thumb, "alt": alt})
+    sold = dict(StockReservation.objects.filter(variant__product_id__in=ids)
+                .exclude(status__in=[StockReservation.Status.RELEASED, StockReservation.Status.EXPIRED])
+                .values("variant__product_id").annotate(n=Sum("quantity")).values_list("variant__product_id", "n"))
+    return {
+        p.pk: ListingProductSnapshot(product_id=p.pk, name=p.name, description=p.description,
+                                     specifications=p.specifications or [], images=images.get(p.pk, []),
+                                     created_at=p.created_at, sold_count=int(sold.get(p.pk) or 0))
+        for p in Product.objects.filter(pk__in=ids).only("id", "name", "description", "specifications", "created_at")
+    }
 
 
 @merchant_only

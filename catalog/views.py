@@ -14,6 +14,7 @@ from django.db.models import Prefetch, Q
 from django.forms import formset_factory
 from django.http import FileResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -206,10 +207,11 @@ def _attach_service_error(exc: ValidationFailed, form: ProductForm, rows: list[V
         form.add_error(None, exc.message)
 
 
-def _product_form_page(request, *, product=None):
+def _product_form_page(request, *, product=None, show_only: bool = False, status: int = 200, specs_text=None):
+    """`show_only`: render the page as on GET (after an image or specifications form was refused)."""
     merchant = current_merchant()
     currency = getattr(merchant, "default_currency", "CNY")
-    if request.method == "POST":
+    if request.method == "POST" and not show_only:
         form = ProductForm(request.POST)
         formset = VariantFormSet(request.POST, prefix="v")
         if form.is_valid() and formset.is_valid():
@@ -251,7 +253,14 @@ def _product_form_page(request, *, product=None):
                        for v in product.variants.order_by("id")]
             initial.append({"currency": currency, "low_stock_threshold": 5, "is_active": True})
         formset = VariantFormSet(initial=initial, prefix="v")
-    return render(request, "catalog/product_form.html", {"form": form, "formset": formset, "product": product})
+    from catalog.images import max_image_bytes, specifications_text
+
+    return render(request, "catalog/product_form.html", {
+        "form": form, "formset": formset, "product": product,
+        "images": list(product.images.all()) if product is not None else [],
+        "specs_text": specs_text if specs_text is not None else specifications_text(product.specifications if product else []),
+        "max_image_mb": max_image_bytes() // (1024 * 1024),
+    }, status=status)
 
 
 @require_capability("catalog.edit")
@@ -478,3 +487,53 @@ def _rows_in_schema(merchant):
     with in_merchant_schema(merchant):
         yield from bulk.export_rows()
 
+
+
+# ---------------------------------------------------------------- product images and specifications
+
+@require_capability("catalog.edit")
+@require_http_methods(["POST"])
+def product_images(request, product_id: int):
+    """Upload (field `image`) or remove (field `delete`: an image id) a picture of the product."""
+    from catalog.images import max_image_bytes, product_image_add, product_image_delete
+    from core.inputs import parse_id
+
+    product = product_get(product_id=product_id)  # another merchant's id is a 404 here
+    try:
+        if request.POST.get("delete"):
+            product_image_delete(product_id=product.pk, image_id=parse_id(request.POST["delete"], field="delete"),
+                                 actor=request.user)
+            messages.success(request, _("Image removed."))
+        else:
+            upload = request.FILES.get("image")
+            if upload is None:
+                raise ValidationFailed(_("Choose an image file to upload."), field="image")
+            if upload.size > max_image_bytes():
+                raise ValidationFailed(_("%(field)s is too large: at most %(mb)s MB.")
+                                       % {"field": _("Image"), "mb": max_image_bytes() // (1024 * 1024)}, field="image")
+            product_image_add(product_id=product.pk, data=upload.read(), alt=request.POST.get("alt", ""),
+                              actor=request.user)
+            messages.success(request, _("Image added."))
+    except ValidationFailed as exc:
+        label = {"image": _("Image"), "alt": _("Description of the picture"), "delete": _("Image")}.get(exc.field or "", "")
+        messages.error(request, f"{label}: {exc.message}" if label else exc.message)
+        return _product_form_page(request, product=product, show_only=True, status=400)
+    return redirect(f"{reverse('catalog-product-edit', args=[product.pk])}#images")
+
+
+@require_capability("catalog.edit")
+@require_http_methods(["POST"])
+def product_specifications(request, product_id: int):
+    """Replace the product's specifications ("Label: value" lines)."""
+    from catalog.images import parse_specifications, product_specifications_set
+
+    product = product_get(product_id=product_id)
+    try:
+        specs = parse_specifications(request.POST.get("specifications", ""), field="specifications")
+        product_specifications_set(product_id=product.pk, specifications=specs, actor=request.user)
+    except ValidationFailed as exc:
+        messages.error(request, f"{_('Specifications')}: {exc.message}")
+        return _product_form_page(request, product=product, show_only=True, status=400,
+                                  specs_text=request.POST.get("specifications", "")[:20000])
+    messages.success(request, _("Specifications saved."))
+    return redirect(f"{reverse('catalog-product-edit', args=[product.pk])}#specifications")

@@ -187,3 +187,18 @@ def orders_imported_keys(*, scope: str, keys: list[str]) -> set[str]:
     if not keys:
         return set()
     return set(Order.objects.filter(idempotency_scope=scope, idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+
+
+def cart_item_count(*, shopper=None, token: str | None = None) -> int:
+    """Units in the visitor's open cart (the header's cart badge): one indexed query, no cart created."""
+    from django.db.models import Sum
+
+    from orders.models import CartLine
+
+    if shopper is not None and getattr(shopper, "is_authenticated", False):
+        lines = CartLine.objects.filter(cart__shopper=shopper, cart__checked_out_at__isnull=True)
+    elif token:
+        lines = CartLine.objects.filter(cart__token=token, cart__shopper__isnull=True, cart__checked_out_at__isnull=True)
+    else:
+        return 0
+    return int(lines.aggregate(n=Sum("quantity"))["n"] or 0)

@@ -6,6 +6,7 @@ from storefront import views
 urlpatterns = [
     path("", views.home, name="storefront-home"),
     path("products/", include("storefront.product_urls")),
+    path("stores/<slug:slug>/", views.store_page, name="storefront-store"),
     path("", include("payments.urls")),
     path("", include("fulfillment.tracking_urls")),
     path("", include("returns.shopper_urls")),  # the order page's returns (orders/<number>/returns/...)

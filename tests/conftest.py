@@ -19,6 +19,14 @@ PASSWORD = "test-pass-123"
 _seq = itertools.count(1)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _media_root(tmp_path_factory):
+    """Uploaded files (product images, the demo's pictures) go to a temporary directory, never var/media."""
+    from django.conf import settings
+
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
 @dataclass
 class Mall:
     acme: object

@@ -111,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.mallard",
                 "merchants.nav.dashboard_nav",
+                "storefront.context_processors.cart_badge",
             ],
         },
     },
@@ -240,6 +241,12 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 WHITENOISE_USE_FINDERS = True  # serve app static files without a collectstatic step (demo, tests)
 STATICFILES_DIRS = [BASE_DIR / "platform" / "static"]
+# Uploaded product images (catalog.images) go through Django's storage API; the default is the disk
+# under var/media served at /media/ by storefront.media.serve_media (set STORAGES["default"] to an
+# object-storage backend in production and the URLs follow). MALLARD_MAX_IMAGE_BYTES bounds one image.
+MEDIA_ROOT = env("MALLARD_MEDIA_ROOT", str(BASE_DIR / "var" / "media"))
+MEDIA_URL = "/media/"
+MALLARD_MAX_IMAGE_BYTES = int(env("MALLARD_MAX_IMAGE_BYTES", str(5 * 1024 * 1024)))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")

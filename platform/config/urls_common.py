@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from core.views import healthz
 from permissions import staff_views
 from permissions import views as account_views
+from storefront.media import serve_media
 
 
 class HostApiSchemaView(SpectacularAPIView):
@@ -32,6 +33,7 @@ common_patterns = [
     path("accounts/invitations/<str:token>/", staff_views.invitation_accept, name="invitation-accept"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
+    path("media/<path:path>", serve_media, name="media"),  # product images (storefront.media)
     path("api/v1/schema/", HostApiSchemaView.as_view(permission_classes=[]), name="api-schema"),
     path("api/v1/docs/", _redoc_policy(SpectacularRedocView.as_view(url_name="api-schema", permission_classes=[])),
          name="api-docs"),

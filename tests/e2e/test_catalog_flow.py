@@ -64,14 +64,16 @@ def test_merchant_adds_product_with_stock_and_shopper_finds_it(committed, site, 
     shopper.get_by_test_id("nav-products").click()
     shopper.get_by_test_id("search-q").fill("Summit Parka")
     shopper.get_by_test_id("search-submit").click()
-    card = shopper.locator(f"[data-testid=listing][data-sku='{sku}']")
-    assert card.get_by_test_id("listing-name").inner_text() == f"{name} M / orange"
+    card = shopper.locator(f"[data-testid=product-card][data-product='acme/{entry.product_id}']")
+    assert card.get_by_test_id("listing-name").inner_text() == name  # one card per product
     assert card.get_by_test_id("listing-store").inner_text() == "Acme Outfitters"
     assert card.get_by_test_id("stock-state").inner_text() == "In stock"
     assert card.get_by_test_id("listing-price").inner_text() == "CNY 899.90"
 
-    # The product page names the store and the stock state.
+    # The product page names the store, the chosen option and its stock state.
     card.get_by_test_id("listing-name").click()
     shopper.wait_for_url(re.compile(r"/products/acme/\d+/$"))
     assert shopper.get_by_test_id("product-store").inner_text() == "Acme Outfitters"
-    assert shopper.locator(f"[data-testid=variants] tr[data-sku='{sku}']").get_by_test_id("stock-state").inner_text() == "In stock"
+    assert shopper.get_by_test_id("opt-colour").input_value() == "orange"
+    assert shopper.get_by_test_id("variant-sku").inner_text() == sku
+    assert shopper.get_by_test_id("variant-stock").get_by_test_id("stock-state").inner_text() == "In stock"

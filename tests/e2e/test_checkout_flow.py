@@ -31,12 +31,12 @@ def test_shopper_checks_out_across_three_stores_and_each_store_sees_only_its_sub
     login(page, site.mall("/products/"), mall.users["shopper"].email)
     for slug, entry in entries.items():
         page.goto(site.mall(f"/products/?q={entry.name}&store={slug}"))
-        assert page.locator(f"[data-testid=listing][data-sku='{entry.sku}']").count() == 1
+        assert page.locator(f"[data-testid=product-card][data-product='{slug}/{entry.product_id}']").count() == 1
         page.goto(site.mall(f"/products/{slug}/{entry.product_id}/"))
         assert page.get_by_test_id("product-store").inner_text() == stores[slug].name
-        row = page.locator(f"[data-testid=variants] tr[data-sku='{entry.sku}']")
-        row.locator("input[name=quantity]").fill("2" if slug == "initech" else "1")
-        row.get_by_role("button", name="Add to cart").click()
+        assert page.get_by_test_id("variant-sku").inner_text() == entry.sku
+        page.get_by_test_id("quantity").fill("2" if slug == "initech" else "1")
+        page.get_by_test_id("add-button").click()
         page.wait_for_load_state()
         assert "Added to your cart." in page.content()
 

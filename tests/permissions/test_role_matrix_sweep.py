@@ -83,6 +83,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "catalog-products": {"GET": "catalog.view"},
     "catalog-product-new": {"GET": "catalog.edit"},
     "catalog-product-edit": {"GET": "catalog.edit"},
+    "catalog-product-images": {"POST": "catalog.edit"},
+    "catalog-product-specifications": {"POST": "catalog.edit"},
     "catalog-warehouses": {"GET": "stock.view"},
     "catalog-warehouse-edit": {"GET": "warehouse.edit"},
     "catalog-stock": {"GET": "stock.view"},
@@ -208,6 +210,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "invitation-accept": {"GET": "open"},
     "set_language": {"POST": "open"},
     "healthz": {"GET": "open"},
+    "media": {"GET": "open"},  # uploaded product images (storefront.media)
     "api-schema": {"GET": "open"},
     "api-docs": {"GET": "open"},
 }

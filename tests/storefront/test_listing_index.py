@@ -8,10 +8,10 @@ from storefront.models import ListingEntry
 from storefront.services import listing_sync
 
 
-def snap(variant_id, name, *, product_id=1, sku=None, price_minor=1999, currency="CNY", available=10,
+def snap(variant_id, name, *, product_id=None, sku=None, price_minor=1999, currency="CNY", available=10,
          low=3, category="Tents", listed=True, options=None):
     return SimpleNamespace(
-        variant_id=variant_id, product_id=product_id, sku=sku or f"SKU-{variant_id}", name=name,
+        variant_id=variant_id, product_id=product_id if product_id is not None else variant_id, sku=sku or f"SKU-{variant_id}", name=name,
         category=category, price_minor=price_minor, currency=currency, image_url="", is_listed=listed,
         available=available, low_stock_threshold=low, options=options or {},
     )
@@ -81,15 +81,15 @@ def test_api_cursor_pagination_walks_every_row_once(mall, api_at):
     assert seen == [1, 2, 3, 4, 5, 6, 7]
 
 
-def test_page_keyset_pagination(mall, client_at):
+def test_page_pagination_with_a_total(mall, client_at):
     sync(mall.acme, [snap(i, f"Paged Item {i:03d}") for i in range(1, 31)])
     client = client_at(None)
-    first = client.get("/products/", {"q": "Paged Item"})
-    rows = first.context["rows"]
-    assert [r.variant_id for r in rows] == list(range(1, 25))
-    second = client.get("/products/?" + first.context["next_query"])
-    assert [r.variant_id for r in second.context["rows"]] == list(range(25, 31))
-    assert second.context["next_query"] == ""
+    first = client.get("/products/", {"q": "Paged Item", "sort": "newest"})
+    assert first.context["result"].total == 30
+    assert [r.product_id for r in first.context["result"].rows] == list(range(30, 6, -1))
+    second = client.get("/products/?" + first.context["pages"]["next"])
+    assert [r.product_id for r in second.context["result"].rows] == list(range(6, 0, -1))
+    assert second.context["pages"]["next"] == "" and second.context["result"].page == 2
 
 
 def test_suspended_merchant_is_not_listed_and_returns_when_reinstated(mall, client_at, api_at):
@@ -112,7 +112,7 @@ def test_product_page_shows_variants_store_and_stock_state(mall, client_at):
     resp = client_at(None).get("/products/acme/5/")
     assert resp.status_code == 200
     body = resp.content.decode()
-    assert "Acme Outfitters" in body and "size: 2P" in body and "size: 3P" in body
+    assert "Acme Outfitters" in body and '<option value="2P" selected>' in body and '<option value="3P">' in body
     assert "CNY 1,299.00" in body and "CNY 1,599.00" in body
     assert "In stock" in body and "Low stock" in body and "Camp Stove" not in body
     assert client_at(None).get("/products/globex/5/").status_code == 404

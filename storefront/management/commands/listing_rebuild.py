@@ -20,13 +20,20 @@ def _snapshots(variant_ids):
     return listing_snapshot(variant_ids=variant_ids)
 
 
+def _products(product_ids):
+    from catalog.selectors import listing_product_snapshot
+
+    return listing_product_snapshot(product_ids=product_ids)
+
+
 def listing_rebuild_merchant(merchant) -> dict:
     """Sync every variant of `merchant` and drop index rows of variants that no longer exist."""
     upserted = removed = 0
     with in_merchant_schema(merchant):
         ids = _all_variant_ids()
         for i in range(0, len(ids), CHUNK):
-            result = listing_sync(merchant=merchant, variant_ids=ids[i:i + CHUNK], snapshot_reader=_snapshots)
+            result = listing_sync(merchant=merchant, variant_ids=ids[i:i + CHUNK], snapshot_reader=_snapshots,
+                                  product_reader=_products)
             upserted += result["upserted"]
             removed += result["removed"]
     removed += listing_prune(merchant=merchant, keep_variant_ids=set(ids))
