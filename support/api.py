@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -34,7 +35,7 @@ def _decode(items: list[dict]) -> list:
         try:
             data = base64.b64decode(item["content_base64"], validate=True)
         except (binascii.Error, ValueError):
-            raise ValidationFailed("Not valid base64.", field=f"attachments[{i}].content_base64") from None
+            raise ValidationFailed(_("Not valid base64."), field=f"attachments[{i}].content_base64") from None
         files.append((item["filename"], data))
     return attachments_check(files, field="attachments")
 
@@ -232,7 +233,7 @@ class MerchantTicketsView(APIView):
         status = (request.query_params.get("status") or "")[:30]
         q = (request.query_params.get("q") or "")[:100]
         if "\x00" in q:
-            raise ValidationFailed("Must not contain NUL characters.", field="q")
+            raise ValidationFailed(_("Must not contain NUL characters."), field="q")
         merchant = current_merchant()
         with in_public_schema():
             return Response(_list(selectors.tickets_for_merchant(actor=request.user, merchant=merchant, status=status, q=q)))
