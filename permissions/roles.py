@@ -31,6 +31,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "suborders.assign": frozenset({Role.OWNER, Role.MANAGER}),  # give a suborder to a customer-service agent
     "suborders.ship": frozenset({Role.OWNER, Role.MANAGER, Role.WAREHOUSE}),
     "suborders.edit_address": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),
+    # support tickets (support/): finance reads them (disputes about money), never answers; warehouse has none
+    "tickets.view": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE, Role.FINANCE}),
+    "tickets.reply": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),  # messages, notes, status, disputes
+    "tickets.manage": frozenset({Role.OWNER, Role.MANAGER}),  # assign, canned replies, support hours and SLA targets
     "cancellations.decide": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),  # approve/refuse shoppers' requests
     "customers.view": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE, Role.FINANCE}),  # the store's customers
     "customers.edit": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),  # tag them, add private notes
@@ -70,6 +74,9 @@ CAPABILITY_LABELS = {
     "suborders.assign": _("Assign suborders to customer-service agents"),
     "suborders.ship": _("Pick, pack, print labels and ship; enter tracking events"),
     "suborders.edit_address": _("Change a suborder's shipping address, phone and note before it ships"),
+    "tickets.view": _("See the store's support tickets and their SLA timers"),
+    "tickets.reply": _("Answer tickets, write internal notes, change a ticket's status, ask the mall to decide"),
+    "tickets.manage": _("Assign tickets, edit canned replies, support hours and SLA targets"),
     "cancellations.decide": _("Approve or refuse shoppers' cancellation requests (approved units are refunded)"),
     "customers.view": _("See the store's customers: their orders here, totals, tags and notes (export them)"),
     "customers.edit": _("Tag the store's customers and add private notes on them"),
@@ -132,6 +139,9 @@ PLATFORM_CAPABILITIES: dict[str, frozenset[str]] = {
     "security.settings": _ADMIN,  # sign-in rules: second factor required of owners and operators
     "notifications.view": ALL_PLATFORM_ROLES,  # the log of every email and SMS sent
     "notifications.edit": _ADMIN,  # notification templates (every kind, both languages)
+    "tickets.view_all": ALL_PLATFORM_ROLES,  # escalations and disputes of every store, SLA records
+    "tickets.operate": ALL_PLATFORM_ROLES,  # join a ticket: reply, note, change its status
+    "disputes.decide": _MONEY,  # decide a dispute (a refund from the store's share or at the mall's cost, or none)
 }
 
 PLATFORM_CAPABILITY_LABELS = {
@@ -153,6 +163,9 @@ PLATFORM_CAPABILITY_LABELS = {
     "security.settings": _("Require a second factor of store owners and operators"),
     "notifications.view": _("See every email and SMS sent"),
     "notifications.edit": _("Edit the notification templates"),
+    "tickets.view_all": _("See escalated tickets, disputes and SLA records of every store"),
+    "tickets.operate": _("Join a store's ticket: reply, write internal notes, change its status"),
+    "disputes.decide": _("Decide disputes (refund from the store's share, at the mall's cost, or refuse)"),
 }
 
 # A store capability an operator without merchants.act may still use inside a store, and the platform
