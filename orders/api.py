@@ -25,7 +25,7 @@ from orders.services import (
 )
 
 ADDRESS_EXAMPLE = {"name": "李雷 Li Lei", "phone": "+86 138 0000 0000", "line1": "1 Nanjing Road", "line2": "",
-                   "city": "Shanghai", "region": "SH", "postcode": "200001", "country": "CN"}
+                   "city": "市辖区", "district": "黄浦区", "region": "SH", "postcode": "200001", "country": "CN"}
 
 
 class AddressInput(serializers.Serializer):
@@ -33,10 +33,17 @@ class AddressInput(serializers.Serializer):
     phone = serializers.CharField(max_length=30)
     line1 = serializers.CharField(max_length=200)
     line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    city = serializers.CharField(max_length=100)
-    region = serializers.CharField(max_length=60, help_text="Province or state code; shipping rules match on it")
-    postcode = serializers.CharField(max_length=20)
-    country = serializers.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    city = serializers.CharField(max_length=100, help_text="China: the prefecture's GB/T 2260 name or code (市辖区, 3101)")
+    district = serializers.CharField(max_length=100, required=False, allow_blank=True,
+                                     help_text="China: the district's GB/T 2260 name or code (黄浦区, 310101), checked "
+                                               "against the city; clients that send no district keep a checked province")
+    region = serializers.CharField(max_length=60, required=False, help_text=(
+        "Province or state: China SH / CN-SH / 31 / 上海市; US, CA, AU their state codes; required where the country "
+        "needs it. Shipping rules match on it"))
+    postcode = serializers.CharField(max_length=20, required=False, help_text=(
+        "Checked per country: CN 6 digits (optional), US ZIP, GB, DE/FR 5 digits, JP 7 digits, HK none"))
+    country = serializers.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, one of the countries the mall ships to "
+                                                            "(accounts.regions.COUNTRIES); others are refused")
 
 
 class LineInput(serializers.Serializer):
