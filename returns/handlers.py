@@ -29,10 +29,20 @@ def send_return_email(event) -> None:
         merchant = Merchant.objects.filter(pk=p.get("merchant_id")).first()
     if merchant is None:
         return
+    from django.utils import translation
+
+    from notifications.kinds import KINDS
+    from notifications.selectors import notice_targets
+
+    targets = notice_targets(kind=KINDS["return_updated"], email=ret.shopper_email, language=None)
+    if not targets:
+        return
+    with translation.override(targets[0][2]):  # the status in the shopper's language
+        status = str(dict(ReturnStatus.choices).get(p.get("to"), p.get("to")))
     _send(event, "returns.shopper_email", Notice(
         kind="return_updated", email=ret.shopper_email, merchant_id=merchant.pk,
         context={"store": merchant.name, "number": ret.suborder.order_number, "return_number": ret.number,
-                 "status": str(dict(ReturnStatus.choices).get(p.get("to"), p.get("to"))), "action": p.get("action"),
+                 "status": status, "action": p.get("action"),
                  "reason": p.get("reason", ""),
                  "refund": Money(p["refund_minor"], ret.suborder.currency).format() if p.get("refund_minor") else "",
                  "mall_host": settings.MALL_HOST}))

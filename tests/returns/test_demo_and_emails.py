@@ -51,3 +51,22 @@ def test_each_step_emails_the_shopper_once_in_their_language(mall):
     assert [s for s, _ in sent if ret.number in s] == [f"Your return {ret.number} at Acme Outfitters: Requested",
                                                       f"Your return {ret.number} at Acme Outfitters: Refused"]
     assert {st for _, st in sent} == {"sent"}
+
+
+def test_a_shopper_who_reads_chinese_gets_the_chinese_email(mall):
+    import uuid
+
+    from notifications.models import Message
+    from returns import services as rsvc
+
+    zh = user_create(email=f"zh-{uuid.uuid4().hex[:10]}@example.test", password=None)
+    zh.preferred_language = "zh-hans"
+    zh.save(update_fields=["preferred_language"])
+    _order, so, _ = delivered_suborder(mall, qty=1, shopper=zh)
+    with in_merchant_schema(mall.acme):
+        ret = rsvc.return_request_create(suborder_id=so.pk, shopper_email=so.shopper_email, kind="return",
+                                         lines=[(lines_of(so)[0].pk, 1)], reason_code="damaged")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        outbox_relay_batch(limit=500)
+    message = Message.objects.get(kind="return_updated", recipient=so.shopper_email)
+    assert (message.language, message.subject.startswith(f"您在 Acme Outfitters 的售后单 {ret.number}")) == ("zh-hans", True)
