@@ -89,6 +89,35 @@ def shipment_create(*, suborder_id: int, actor, lines: list[tuple[int, int]] | N
 
 
 @merchant_only
+def replacement_shipment_create(*, suborder_id: int, warehouse_id: int, carrier: str, tracking_number: str,
+                                actor=None) -> Shipment:
+    """A parcel that replaces returned goods (an exchange, returns.services): carrier and tracking checked and
+    indexed like any shipment, tracked and delivered by the same events, shown with the order's parcels. It
+    has no shipment lines: the suborder's units were delivered already, so its delivery changes no line.
+    The caller checked the capability and commits the replacement's reserved stock."""
+    from fulfillment.tracking import shipment_eta, tracking_index_publish
+
+    code, number = _clean_tracking(carrier, tracking_number)
+    try:
+        with transaction.atomic():
+            so = SubOrder.objects.filter(pk=suborder_id).first()
+            if so is None:
+                raise NotFound(_("No such suborder in this store."), field="suborder")
+            now = timezone.now()
+            shipment = Shipment.objects.create(suborder=so, warehouse_id=warehouse_id, carrier=code, tracking_number=number,
+                                               shipped_at=now, created_by_id=getattr(actor, "pk", None),
+                                               estimated_delivery_at=shipment_eta(suborder=so, carrier=code, service="", shipped_at=now))
+            tracking_index_publish(shipment=shipment, new=True)
+            outbox_emit(topic="shipment.created", aggregate_type="suborder", aggregate_id=so.pk,
+                        payload={"shipment_id": shipment.pk, "number": so.number, "order_id": so.order_id, "carrier": code,
+                                 "tracking_number": number, "email": so.shopper_email})
+    except IntegrityError:
+        raise Conflict(_("Tracking number %(number)s is already used by another shipment.") % {"number": number},
+                       field="tracking_number") from None
+    return shipment
+
+
+@merchant_only
 def tracking_event_record(*, shipment_id: int, kind: str, at: datetime | None = None, location: str = "",
                           description: str = "", source: str = "manual", external_id: str = "", actor=None) -> TrackingEvent | None:
     """Record one carrier event (None if this external id was seen already); 'delivered' delivers."""

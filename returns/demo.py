@@ -78,5 +78,5 @@ def seed_returns(merchants) -> None:
             if plan == "refunded":
                 rsvc.return_refund(return_id=ret.pk, actor=staff["finance"])
             elif plan == "exchange":
-                rsvc.return_ship_replacement(return_id=ret.pk, actor=staff["warehouse"], carrier="SF",
+                rsvc.return_ship_replacement(return_id=ret.pk, actor=staff["warehouse"], carrier="sf",
                                              tracking_number=f"SF{(time.time_ns() + 7) % 10**13:013d}")

@@ -487,8 +487,10 @@ def return_refund(*, return_id: int, actor, reason: str = "") -> ReturnRequest:
 
 @merchant_only
 def return_ship_replacement(*, return_id: int, actor, carrier: str, tracking_number: str) -> ReturnRequest:
-    """The replacement of an exchange leaves: its reserved stock is committed (the stock journal's shipment)."""
+    """The replacement of an exchange leaves as a fulfillment shipment of the suborder (carrier and tracking
+    checked, tracked like any parcel); its reserved stock is committed (the stock journal's shipment)."""
     from catalog.services import stock_commit_shipment
+    from fulfillment.shipments import replacement_shipment_create
 
     _authorize(actor, "suborders.ship")
     carrier = clean_text(carrier, field="carrier", max_length=60, required=True)
@@ -497,9 +499,12 @@ def return_ship_replacement(*, return_id: int, actor, carrier: str, tracking_num
         ret = _lock(return_id)
         if ret.kind != K.EXCHANGE or ret.status != S.INSPECTED:
             raise _not_status(ret, _("sent a replacement"))
+        shipment = replacement_shipment_create(suborder_id=ret.suborder_id, warehouse_id=ret.suborder.warehouse_id,
+                                               carrier=carrier, tracking_number=tracking, actor=actor)
         for rl in ret.lines.filter(accepted_qty__gt=0).order_by("pk"):
-            stock_commit_shipment(owner=f"return_line:{rl.pk}", actor=actor, reference=f"exchange {ret.number} {tracking}"[:120])
-        ret.replacement_tracking = f"{carrier} {tracking}"[:60]
+            stock_commit_shipment(owner=f"return_line:{rl.pk}", actor=actor,
+                                  reference=f"exchange {ret.number} {shipment.tracking_number}"[:120])
+        ret.replacement_tracking = f"{shipment.carrier} {shipment.tracking_number}"[:60]
         return _transition(ret=ret, to=S.EXCHANGED, action="exchanged", actor=actor, reason=ret.replacement_tracking)
 
 

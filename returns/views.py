@@ -47,6 +47,7 @@ def _get_or_404(return_id: int):
 @require_capability("returns.view")
 def return_detail(request, return_id: int):
     from catalog.selectors import warehouse_list
+    from fulfillment.carriers import CARRIERS
     from permissions.visibility import field_access
 
     ret = _get_or_404(return_id)
@@ -62,6 +63,7 @@ def return_detail(request, return_id: int):
         "ret": ret, "can": can, "amounts": field_access(user=request.user, merchant=current_merchant()).amounts,
         "warehouses": warehouse_list() if can["inspect"] else [], "reasons": REASONS,
         "status_label": dict(ReturnStatus.choices).get(ret.status), "kind_label": dict(ReturnKind.choices).get(ret.kind),
+        "carriers": [(code, c.name) for code, c in CARRIERS.items()] if can["ship_replacement"] else [],
         "photos": list(ret.photos.values_list("pk", flat=True)), "reason_label": REASONS.get(ret.reason_code, ret.reason_code),
     })
 

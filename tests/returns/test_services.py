@@ -1,5 +1,6 @@
 """Returns end to end in services: request → approve → ship back → receive → inspect (restock / write-off)
 → refund through payments; exchange with a reserved replacement; refund only; bad input named by field."""
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -8,6 +9,8 @@ from catalog.models import StockMovement, StockReservation
 from core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from core.outbox import OutboxEvent
 from core.tenancy import in_merchant_schema
+from fulfillment.models import Shipment
+from fulfillment.shipments import shipment_mark_delivered
 from payments.models import Refund
 from returns import services as svc
 from returns.due_index.models import ReturnDue
@@ -99,10 +102,21 @@ def test_exchange_reserves_the_replacement_at_inspection_and_ships_it(mall):
         assert (res.quantity, res.status) == (1, "active")
         with pytest.raises(Conflict):
             svc.return_refund(return_id=ret.pk, actor=mall.users["acme:finance"])
-        svc.return_ship_replacement(return_id=ret.pk, actor=wh_user, carrier="SF", tracking_number="SF999")
+        with pytest.raises(ValidationFailed) as err:  # checked like any parcel's tracking number
+            svc.return_ship_replacement(return_id=ret.pk, actor=wh_user, carrier="sf", tracking_number="SF999")
+        assert err.value.field == "tracking_number"
+        tracking = f"SF{uuid.uuid4().int % 10**13:013d}"
+        svc.return_ship_replacement(return_id=ret.pk, actor=wh_user, carrier="sf", tracking_number=tracking)
         res.refresh_from_db()
         assert res.status == "committed"
         assert ReturnRequest.objects.get(pk=ret.pk).status == "exchanged"
+        parcel = Shipment.objects.get(suborder_id=so.pk, tracking_number=tracking)
+        assert parcel.lines.count() == 0  # the suborder's delivered units are not shipped twice
+        shipment_mark_delivered(shipment_id=parcel.pk, actor=wh_user)
+        assert [ln.delivered_qty for ln in lines_of(so)] == [2]
+        moves = list(StockMovement.objects.filter(reference__startswith=f"exchange {ret.number}").order_by("pk")
+                     .values_list("kind", "on_hand_delta", "reserved_delta"))
+        assert moves == [("reservation", 0, 1), ("shipment", -1, -1)]  # reserved at inspection, shipped with the parcel
 
 
 def test_suborder_auto_complete_waits_while_a_return_is_open(mall):
