@@ -403,6 +403,11 @@ def ticket_assign(*, actor, merchant, ticket_id: int, assignee_id: int | None) -
         ticket = _lock(ticket_id)
         if ticket.merchant_id != merchant.pk:
             raise NotFound(_("No such ticket."), field="ticket", code=errors.NOT_PARTY)
+        from permissions.services import audit_record
+
+        audit_record(actor=actor, entity="ticket", entity_id=ticket.pk, action="assign",
+                     before={"assigned_to": ticket.assigned_to.email if ticket.assigned_to else None},
+                     after={"assigned_to": assignee.email if assignee else None}, schema_name=merchant.schema_name)
         ticket.assigned_to = assignee
         ticket.updated_at = timezone.now()
         ticket.save(update_fields=["assigned_to", "updated_at"])
@@ -652,11 +657,19 @@ def support_policy_update(*, actor, merchant, time_zone: str, opens: str, closes
         clean_targets[p] = [fr, res]
     with transaction.atomic():
         row, _created = SupportPolicy.objects.select_for_update().get_or_create(merchant_id=merchant.pk)
+        before = {"time_zone": row.time_zone, "opens": str(row.opens), "closes": str(row.closes), "weekdays": row.weekdays,
+                  "holidays": [str(d) for d in row.holidays], "reopen_days": row.reopen_days, "targets": row.targets}
         row.time_zone, row.opens, row.closes = str(time_zone), t_open, t_close
         row.weekdays, row.holidays, row.reopen_days = sorted(set(weekdays)), sorted(set(days)), reopen_days
         if targets is not None:
             row.targets = clean_targets
         row.updated_at = timezone.now()
         row.save()
+        from permissions.services import audit_record
+
+        audit_record(actor=actor, entity="support_policy", entity_id=merchant.pk, action="update", before=before,
+                     after={"time_zone": row.time_zone, "opens": str(row.opens), "closes": str(row.closes),
+                            "weekdays": row.weekdays, "holidays": [str(d) for d in row.holidays],
+                            "reopen_days": row.reopen_days, "targets": row.targets}, schema_name=merchant.schema_name)
         ticket_clock_recompute(merchant_id=merchant.pk)
     return row

@@ -28,6 +28,10 @@ def test_the_store_answers_notes_sets_status_and_assigns_from_the_thread(mall, c
     connection.set_schema_to_public()
     ticket.refresh_from_db()
     assert ticket.status == "resolved" and ticket.assigned_to == cs
+    from permissions.models import AuditEntry
+
+    entry = AuditEntry.objects.get(entity="ticket", entity_id=str(ticket.pk), action="assign")
+    assert (entry.after, entry.schema_name) == ({"assigned_to": cs.email}, mall.acme.schema_name)
     inbox = client_at(mall.acme, cs).get("/tickets/?status=mine").content.decode()
     assert f'data-ticket="{ticket.pk}"' in inbox
 
@@ -63,6 +67,10 @@ def test_support_hours_are_saved_and_a_bad_date_is_named(mall, client_at):
     policy = policy_for_merchant(mall.acme.pk)
     assert (policy.calendar.opens, policy.calendar.weekdays, policy.reopen_days) == (dt.time(8, 30), frozenset(range(6)), 10)
     assert policy.calendar.holidays == {dt.date(2027, 1, 1), dt.date(2027, 2, 17)} and policy.targets["urgent"] == (3600, 36000)
+    from permissions.models import AuditEntry
+
+    entry = AuditEntry.objects.get(entity="support_policy", entity_id=str(mall.acme.pk), schema_name=mall.acme.schema_name)
+    assert entry.after["reopen_days"] == 10 and entry.actor == mall.users["acme:owner"]
 
 
 def test_the_shopper_opens_a_ticket_from_the_order_page(mall, client_at):
