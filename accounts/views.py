@@ -46,8 +46,11 @@ def sign_up(request):
             error_field, error = "password2", _("The two passwords differ.")
         else:
             try:
+                # "Same as this page": the language the shopper is reading the sign-up page in
+                language = values["language"] or (getattr(request, "LANGUAGE_CODE", "") or "").lower()
                 user = services.shopper_sign_up(email=values["email"], password=request.POST.get("password", ""),
-                                                full_name=values["full_name"], language=values["language"],
+                                                full_name=values["full_name"],
+                                                language=language if language in services.LANGUAGES else "",
                                                 base_url=_base_url(request))
             except DomainError as err:
                 error_field, error = err.field, err.message

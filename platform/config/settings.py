@@ -364,6 +364,7 @@ WECHATPAY_API_BASE = env("WECHATPAY_API_BASE", "")  # tests: the local WeChat Pa
 TRACKING_WEBHOOK_SECRET = env("TRACKING_WEBHOOK_SECRET", "")  # HMAC key of POST /webhooks/tracking/; empty = all refused
 KUAIDI100_SALT = env("KUAIDI100_SALT", "")  # the salt given to Kuaidi100 when subscribing; empty = every push refused
 STAFF_INVITATION_DAYS = int(env("STAFF_INVITATION_DAYS", "7"))  # a staff invitation link works this long
+ACCOUNT_VERIFY_DAYS = int(env("ACCOUNT_VERIFY_DAYS", "3"))  # a shopper's email verification link works this long
 TRACKING_STALE_DAYS = int(env("TRACKING_STALE_DAYS", "3"))  # no carrier scan for this long: the parcel is flagged
 TRACKING_DEFAULT_TRANSIT_DAYS = int(env("TRACKING_DEFAULT_TRANSIT_DAYS", "5"))  # ETA when no TransitTime row matches
 TRACKING_HOME_COUNTRY = env("TRACKING_HOME_COUNTRY", "CN")  # a region written without its country (SH) is in this one

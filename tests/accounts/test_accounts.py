@@ -239,3 +239,13 @@ def test_to_pay_tab_lists_unpaid_orders_only(mall, client_at):
 def test_account_pages_need_a_sign_in(mall, client_at, path):
     resp = client_at(None).get(path)
     assert resp.status_code == 302 and "/accounts/login/" in resp["Location"]
+
+
+def test_sign_up_on_a_chinese_page_keeps_chinese_for_emails(mall, client_at):
+    from django.conf import settings
+
+    c = client_at(None)
+    c.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    _sign_up(c, "zh-page@example.test")
+    assert User.objects.get(email="zh-page@example.test").preferred_language == "zh-hans"
+    assert services.email_language(User.objects.get(email="zh-page@example.test")) == "zh-hans"
