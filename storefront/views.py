@@ -44,7 +44,9 @@ def image_urls(product) -> list[dict]:
 
 def _card(product) -> dict:
     images = product.images or []
-    thumb = default_storage.url(images[0]["thumb"]) if images else product.image_url
+    # Only pictures in our storage are shown: a variant's typed image URL may name an outside host,
+    # and no shopper page loads anything from one (docs/decisions.md).
+    thumb = default_storage.url(images[0]["thumb"]) if images else ""
     return {"p": product, "thumb": thumb}
 
 
