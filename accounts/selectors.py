@@ -74,17 +74,19 @@ def guest_link_read(token: str) -> tuple[str, str] | None:
     return data["n"], data["e"]
 
 
-def verification_read(token: str, *, max_age_seconds: int) -> tuple[int, str] | None:
-    """(user id, email) of a sign-up or change-of-email link still within its time; None for a bad or old one."""
+def verification_read(token: str, *, max_age_seconds: int) -> tuple[int, str, str] | None:
+    """(user id, email to verify, the account's email when the link was sent) of a sign-up or change-of-email
+    link still within its time; None for a bad or old one."""
     try:
         data = signing.loads(token, salt=VERIFY_SALT, max_age=max_age_seconds)
     except signing.SignatureExpired:
         return None
     except signing.BadSignature:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("u"), int) or not isinstance(data.get("e"), str):
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int) or not isinstance(data.get("e"), str) \
+            or not isinstance(data.get("f"), str):
         return None
-    return data["u"], data["e"]
+    return data["u"], data["e"], data["f"]
 
 
 def guest_orders_claimable(*, user):

@@ -52,7 +52,9 @@ def account_email_send(*, to: str, template: str, context: dict, language: str) 
 # ---------------------------------------------------------------- sign-up and verification
 
 def verification_token(*, user, email: str) -> str:
-    return signing.dumps({"u": user.pk, "e": email.lower()}, salt=VERIFY_SALT)
+    # "f": the account's email when the link was sent: once the email has changed, older links are void (an
+    # old sign-up link cannot move the account back to its old address)
+    return signing.dumps({"u": user.pk, "e": email.lower(), "f": user.email}, salt=VERIFY_SALT)
 
 
 def verification_send(*, user, email: str | None = None, base_url: str) -> None:
@@ -105,10 +107,10 @@ def email_verify(*, token: str):
     found = verification_read(token, max_age_seconds=VERIFY_DAYS * 86400)
     if found is None:
         raise ValidationFailed(_("This link is not valid or has expired. Ask for a new one."), field="token")
-    user_id, email = found
+    user_id, email, sent_to = found
     with in_public_schema(), transaction.atomic():
         user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
-        if user is None:
+        if user is None or (user.email != sent_to and user.email != email):
             raise ValidationFailed(_("This link is not valid or has expired. Ask for a new one."), field="token")
         if email == user.email:
             if user.email_verified_at is None:

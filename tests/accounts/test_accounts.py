@@ -249,3 +249,16 @@ def test_sign_up_on_a_chinese_page_keeps_chinese_for_emails(mall, client_at):
     _sign_up(c, "zh-page@example.test")
     assert User.objects.get(email="zh-page@example.test").preferred_language == "zh-hans"
     assert services.email_language(User.objects.get(email="zh-page@example.test")) == "zh-hans"
+
+
+def test_an_older_link_cannot_move_the_account_back_after_an_email_change(mall, client_at):
+    c = client_at(None)
+    _sign_up(c, "first@example.test")
+    signup_link = _path(_link(mail.outbox[0]))
+    c.get(signup_link)
+    c.post("/account/", {"action": "email", "email": "second@example.test", "password": PASSWORD})
+    c.get(_path(_link(mail.outbox[1])))
+    user = User.objects.get(email="second@example.test")
+    assert c.get(signup_link).status_code == 400  # the sign-up link of the old address is void now
+    user.refresh_from_db()
+    assert user.email == "second@example.test"
