@@ -156,3 +156,20 @@ def test_a_product_whose_variants_all_leave_loses_its_card(catalog):
     v.is_listed = False
     listing_sync(merchant=catalog.acme, variant_ids=[21], snapshot_reader=lambda ids: [v])
     assert not ListingProduct.objects.filter(merchant=catalog.acme, product_id=2).exists()
+
+
+def test_the_backfill_migration_builds_product_rows_from_variant_rows(catalog):
+    import importlib
+
+    from django.db import connection
+
+    forward = importlib.import_module("storefront.migrations.0004_listing_product_backfill").FORWARD
+    ListingProduct.objects.filter(merchant=catalog.acme).delete()
+    with connection.cursor() as cur:
+        cur.execute(forward)
+        cur.execute(forward)  # safe to run twice
+    p = ListingProduct.objects.get(merchant=catalog.acme, product_id=1)
+    assert (p.min_price_minor, p.max_price_minor, p.variant_count, p.available, p.stock_state, p.in_stock) == (
+        50000, 53000, 3, 20, "in_stock", True)
+    assert ListingProduct.objects.get(merchant=catalog.acme, product_id=3).stock_state == "out"
+    assert ListingProduct.objects.filter(merchant=catalog.acme).count() == 3
