@@ -9,6 +9,7 @@ import tempfile
 
 from django import forms
 from django.contrib import messages
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.forms import formset_factory
@@ -257,7 +258,8 @@ def _product_form_page(request, *, product=None, show_only: bool = False, status
 
     return render(request, "catalog/product_form.html", {
         "form": form, "formset": formset, "product": product,
-        "images": list(product.images.all()) if product is not None else [],
+        "images": [{"pk": im.pk, "alt": im.alt, "thumb": default_storage.url(im.thumb_path)}
+                   for im in product.images.all()] if product is not None else [],
         "specs_text": specs_text if specs_text is not None else specifications_text(product.specifications if product else []),
         "max_image_mb": max_image_bytes() // (1024 * 1024),
     }, status=status)

@@ -49,6 +49,7 @@ def test_upload_is_resized_thumbnailed_stored_per_merchant_and_reaches_the_store
     resp = owner.post(f"/catalog/products/{product.pk}/images/", {"image": upload(picture()), "alt": "red"})
     assert resp.status_code == 302
     [img] = images_of(mall.acme, product.pk)
+    assert f'src="/media/{img.thumb_path}"' in owner.get(f"/catalog/products/{product.pk}/").content.decode()
     assert img.path.startswith(f"merchants/acme/products/{product.pk}/") and img.path.endswith(".jpg")
     assert img.thumb_path.startswith(f"merchants/acme/products/{product.pk}/")
     with default_storage.open(img.path) as f:
