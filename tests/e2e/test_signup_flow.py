@@ -101,3 +101,25 @@ def test_new_shopper_signs_up_verifies_saves_an_address_and_buys(committed, site
     page.locator("[data-testid=order-tabs] [data-tab=to_pay]").click()
     page.wait_for_url(re.compile(r"tab=to_pay"))
     expect(page.locator(f"[data-testid=orders] tr[data-number='{order.number}']")).to_be_visible()
+
+
+def test_account_pages_fit_a_phone_screen(committed, site, browser, login):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        outside = []
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(site.mall("/")) else None)
+
+        def fits(path):
+            page.goto(site.mall(path))
+            widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            assert widths[0] <= widths[1], f"{path} scrolls sideways: {widths}"
+
+        for path in ("/account/signup/", "/order-lookup/", "/account/password/reset/"):
+            fits(path)
+        login(page, site.mall("/account/"), committed.users["shopper"].email)
+        for path in ("/account/", "/account/addresses/", "/account/addresses/new/", "/account/password/"):
+            fits(path)
+        assert outside == []  # nothing from another host
+    finally:
+        context.close()
