@@ -8,6 +8,8 @@ from core.tenancy import in_merchant_schema
 from orders.models import CartLine
 from storefront.models import ListingProduct
 
+NO_OVERFLOW = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+
 
 def test_browse_pick_options_and_add_the_shown_variant(committed, site, new_page, unique, wait_until):
     mall = committed
@@ -43,6 +45,7 @@ def test_browse_pick_options_and_add_the_shown_variant(committed, site, new_page
     page.wait_for_url(re.compile(r"/products/\?"))
     cards = page.get_by_test_id("product-card")
     assert cards.count() == 1  # one card for the four variants
+    assert page.evaluate(NO_OVERFLOW), "the search page scrolls sideways at 390 px"
     assert cards.first.get_by_test_id("listing-price").inner_text().startswith("from CNY 500.00")
     cards.first.get_by_test_id("listing-name").click()
     page.wait_for_url(re.compile(rf"/products/acme/{product.pk}/"))
@@ -63,7 +66,7 @@ def test_browse_pick_options_and_add_the_shown_variant(committed, site, new_page
     page.get_by_test_id("opt-size").select_option("M")
     assert not page.get_by_test_id("add-button").is_disabled()
     # no horizontal scrolling on a phone
-    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    assert page.evaluate(NO_OVERFLOW), "the product page scrolls sideways at 390 px"
 
     page.get_by_test_id("quantity").fill("2")
     page.get_by_test_id("add-button").click()
@@ -79,4 +82,7 @@ def test_browse_pick_options_and_add_the_shown_variant(committed, site, new_page
     page.goto(site.mall("/cart/"))
     assert f"{tag}-M-NAVY" in page.content() or name in page.content()
     assert page.get_by_test_id("cart-count").inner_text() == "2"
+    page.goto(site.mall("/stores/acme/"))
+    assert page.get_by_test_id("store-policies").is_visible()
+    assert page.evaluate(NO_OVERFLOW), "the store page scrolls sideways at 390 px"
     assert outside == [], outside
