@@ -162,7 +162,7 @@ def _address_form_context(request, values: dict, address=None, error=None, error
     districts = regions.cn_children(city.code) if city else ()
     return {
         "values": values, "address": address, "error": error, "error_field": error_field,
-        "countries": [(code, rule.name) for code, rule in regions.COUNTRIES.items()], "country": country,
+        "countries": [(code, rule) for code, rule in regions.COUNTRIES.items()], "country": country,
         "rule": regions.COUNTRIES.get(country), "provinces": regions.cn_children(""),
         "province_code": province.code if province else "", "cities": cities, "districts": districts,
     }

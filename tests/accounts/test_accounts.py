@@ -262,3 +262,19 @@ def test_an_older_link_cannot_move_the_account_back_after_an_email_change(mall, 
     assert c.get(signup_link).status_code == 400  # the sign-up link of the old address is void now
     user.refresh_from_db()
     assert user.email == "second@example.test"
+
+
+def test_address_form_follows_the_country(mall, client_at):
+    user = mall.users["nobody"]
+    c = client_at(None, user)
+    hk = c.get("/account/addresses/new/", {"country": "HK"}).content.decode()
+    assert "<label data-postcode hidden>" in hk  # Hong Kong has no postcodes
+    us = c.get("/account/addresses/new/", {"country": "US"}).content.decode()
+    assert "<span data-region-label>State *</span>" in us and 'placeholder="94105"' in us
+    resp = c.post("/account/addresses/new/", {"name": "Chan Tai Man", "phone": "+852 9123 4567", "country": "HK",
+                                              "region": "Kowloon", "city": "Mong Kok", "line1": "1 Nathan Road"})
+    assert resp.status_code == 302
+    assert Address.objects.get(user=user).postcode == ""
+    bad = c.post("/account/addresses/new/", {"name": "X", "phone": "+852 9123 4567", "country": "ZZ", "city": "Nowhere",
+                                             "line1": "1 Road"})
+    assert bad.status_code == 400 and 'data-field="country"' in bad.content.decode()

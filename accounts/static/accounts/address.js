@@ -46,6 +46,15 @@
   if (country) {
     country.addEventListener("change", function () {
       var cn = country.value === "CN";
+      var chosen = country.options[country.selectedIndex];
+      var label = form.querySelector("[data-region-label]");
+      if (label && chosen) { label.textContent = chosen.getAttribute("data-region-label"); }
+      var postcode = form.querySelector("[data-postcode]");
+      if (postcode && chosen) {
+        postcode.hidden = chosen.getAttribute("data-no-postcode") === "1";
+        postcode.querySelector("input").placeholder = chosen.getAttribute("data-postcode-hint") || "";
+        if (postcode.hidden) { postcode.querySelector("input").value = ""; }
+      }
       form.querySelectorAll("[data-country-block]").forEach(function (block) {
         var mine = block.getAttribute("data-country-block") === (cn ? "cn" : "intl");
         block.hidden = !mine;
