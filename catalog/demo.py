@@ -55,7 +55,7 @@ CATALOG = {
 PRODUCTS_PER_MERCHANT = 110
 
 
-def demo_image(label: str, *, seed: str, size: int = 480) -> bytes:
+def demo_image(label: str, *, seed: str, size: int = 360) -> bytes:
     """A product picture drawn locally with Pillow: a two-tone background, a simple shape and the product's
     English name (the demo never fetches images from an outside host)."""
     import io
@@ -77,7 +77,7 @@ def demo_image(label: str, *, seed: str, size: int = 480) -> bytes:
     font = ImageFont.load_default(size=size // 12)
     draw.text((size // 16, size * 3 // 4), label[:22], fill=(30, 30, 30), font=font)
     out = io.BytesIO()
-    img.save(out, format="PNG")
+    img.save(out, format="JPEG", quality=85)
     return out.getvalue()
 
 
@@ -140,7 +140,7 @@ def _seed_one(slug: str, plan) -> None:
         product_specifications_set(product_id=product.pk, specifications=[
             ["Brand", adjective], ["Category", cat], ["Weight", f"{variants[0]['weight_g']} g"], ["Origin", "China 中国"]])
         if n % 11 != 10:  # a few products keep the placeholder, as in a real catalog
-            for k in range(1 if n % 3 else 2):
+            for k in range(2 if n % 4 == 1 else 1):
                 product_image_add(product_id=product.pk, data=demo_image(noun_en, seed=f"{base_sku}-{k}"), alt=noun_en)
         n += 1
     variants = list(Variant.objects.filter(sku__startswith=f"{slug[:2].upper()}-").order_by("id").values_list("id", flat=True))

@@ -87,6 +87,9 @@ def render_image_files(data: bytes, *, field: str = "image") -> tuple[bytes, byt
     Every stored image is re-encoded by Pillow: nothing the uploader sent (EXIF, scripts in SVG-like
     payloads, polyglots) reaches the storage as is."""
     img, _fmt = _open_checked(data, field=field)
+    if max(img.size) <= THUMB_SIZE:  # small already: one encoding serves as both
+        full, w, h = _encode(img, box=THUMB_SIZE)
+        return full, full, w, h
     full, w, h = _encode(img.copy(), box=FULL_SIZE)
     thumb, _tw, _th = _encode(img, box=THUMB_SIZE)
     return full, thumb, w, h

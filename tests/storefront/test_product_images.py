@@ -136,4 +136,4 @@ def test_demo_pictures_are_drawn_locally():
     from catalog.demo import demo_image
 
     img = Image.open(io.BytesIO(demo_image("Rain Jacket", seed="x")))
-    assert img.format == "PNG" and img.size == (480, 480)
+    assert img.format == "JPEG" and img.size == (360, 360)
