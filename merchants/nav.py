@@ -12,6 +12,7 @@ DASHBOARD_NAV: list[tuple] = [
     (_("Suborders"), "suborders-list", "suborders.view"),
     (_("Cancellations"), "cancellations-queue", "cancellations.decide"),
     (_("Customers"), "customers-list", "customers.view"),
+    (_("Reports"), "reports-analytics", "reports.view"),
     (_("Import orders"), "imports-orders", "orders.import"),
     (_("Flagged parcels"), "parcels-flagged", "suborders.view"),
     (_("Pick & pack"), "suborders-warehouse", "suborders.ship"),

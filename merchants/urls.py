@@ -21,4 +21,5 @@ urlpatterns = [
     path("webhooks/", include("webhooks.urls")),
     path("automation/", include("automation.urls")),
     path("returns/", include("returns.urls")),
+    path("reports/", include("reports.analytics_urls")),  # sales analytics from the rollups
 ]

@@ -38,6 +38,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "cancellations.decide": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),  # approve/refuse shoppers' requests
     "customers.view": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE, Role.FINANCE}),  # the store's customers
     "customers.edit": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),  # tag them, add private notes
+    "reports.view": frozenset({Role.OWNER, Role.MANAGER, Role.FINANCE}),  # sales analytics (reports/analytics_views.py)
     "returns.view": ALL_ROLES,  # the returns queue and a return's detail
     "returns.decide": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),  # approve or refuse a return
     "returns.receive": frozenset({Role.OWNER, Role.MANAGER, Role.WAREHOUSE}),  # receive and inspect returned goods
@@ -80,6 +81,7 @@ CAPABILITY_LABELS = {
     "cancellations.decide": _("Approve or refuse shoppers' cancellation requests (approved units are refunded)"),
     "customers.view": _("See the store's customers: their orders here, totals, tags and notes (export them)"),
     "customers.edit": _("Tag the store's customers and add private notes on them"),
+    "reports.view": _("See the store's sales reports: orders, GMV, refunds, peak hours, regions, best sellers"),
     "returns.view": _("See returns, exchanges and refund-only requests"),
     "returns.decide": _("Approve or refuse returns, exchanges and refund-only requests"),
     "returns.receive": _("Receive returned goods, inspect them, restock or write them off"),
@@ -141,11 +143,13 @@ PLATFORM_CAPABILITIES: dict[str, frozenset[str]] = {
     "notifications.edit": _ADMIN,  # notification templates (every kind, both languages)
     "tickets.view_all": ALL_PLATFORM_ROLES,  # escalations and disputes of every store, SLA records
     "tickets.operate": ALL_PLATFORM_ROLES,  # join a ticket: reply, note, change its status
+    "reports.view_all": _MONEY,  # the mall's sales reports with GMV and commission per store
     "disputes.decide": _MONEY,  # decide a dispute (a refund from the store's share or at the mall's cost, or none)
 }
 
 PLATFORM_CAPABILITY_LABELS = {
     "console.view": _("Open the operator console"),
+    "reports.view_all": _("See the mall's sales reports with GMV and commission per store"),
     "orders.view_all": _("See late and overdue suborders of every store"),
     "orders.import_all": _("Import multi-merchant order files from other channels"),
     "parcels.view": _("See flagged parcels of every store"),

@@ -5,6 +5,7 @@ from console import parcels, views
 from imports import views as import_views
 from notifications import views as notification_views
 from permissions import audit_views
+from reports.analytics_views import console_reports
 from support import views as support_views
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("payments/<int:payment_id>/refund/", views.console_payment_refund, name="console-payment-refund"),
     path("parcels/", parcels.console_parcels, name="console-parcels"),
     path("roles/", views.console_roles, name="console-roles"),
+    path("reports/", console_reports, name="console-reports"),  # the mall's sales analytics (reports/)
     path("imports/", import_views.console_import, name="console-imports"),
     path("imports/<uuid:job_id>/", import_views.console_import_job, name="console-imports-job"),
     path("imports/<uuid:job_id>/status/", import_views.console_import_status, name="console-imports-status"),

@@ -41,6 +41,7 @@ CONSOLE_ROUTES = {
     "console-notification-templates": ("notifications.edit", "get", 200, {ADMIN}),
     "console-notification-template": ("notifications.edit", "get", 200, {ADMIN}),
     "console-notification-messages": ("notifications.view", "get", 200, EVERYONE),
+    "console-reports": ("reports.view_all", "get", 200, MONEY),  # GMV and commission per store
     "console-support-queue": ("tickets.view_all", "get", 200, EVERYONE),
     "console-support-sla": ("tickets.view_all", "get", 200, EVERYONE),
     "console-support-ticket": ("tickets.view_all", "get", 404, EVERYONE),  # an id that exists nowhere: 404 when allowed

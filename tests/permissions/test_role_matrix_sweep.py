@@ -181,6 +181,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "customers-detail": {"GET": "customers.view"},
     "customers-note": {"POST": "customers.edit"},
     "customers-tags": {"POST": "customers.edit"},
+    "reports-analytics": {"GET": "reports.view"},  # sales analytics from the rollups (reports/)
     "webhook-endpoint-replay": {"POST": "webhooks.manage"},
     "webhook-delivery": {"GET": "webhooks.manage"},
     "webhook-delivery-redeliver": {"POST": "webhooks.manage"},
