@@ -21,5 +21,7 @@ urlpatterns = [
     path("webhooks/", include("webhooks.urls")),
     path("automation/", include("automation.urls")),
     path("returns/", include("returns.urls")),
+    path("exports/", include("reports.export_urls")),  # background exports, progress, downloads
     path("reports/", include("reports.analytics_urls")),  # sales analytics from the rollups
+    path("restock/", include("reports.forecast_urls")),  # demand forecasts and restock suggestions
 ]

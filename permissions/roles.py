@@ -42,6 +42,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "returns.view": ALL_ROLES,  # the returns queue and a return's detail
     "returns.decide": frozenset({Role.OWNER, Role.MANAGER, Role.CUSTOMER_SERVICE}),  # approve or refuse a return
     "returns.receive": frozenset({Role.OWNER, Role.MANAGER, Role.WAREHOUSE}),  # receive and inspect returned goods
+    "restock.view": frozenset({Role.OWNER, Role.MANAGER, Role.WAREHOUSE}),  # demand forecasts, restock suggestions, purchase list
     "returns.policy": frozenset({Role.OWNER, Role.MANAGER}),  # the store's return policy
     "payments.view": frozenset({Role.OWNER, Role.MANAGER, Role.FINANCE}),
     "refunds.create": frozenset({Role.OWNER, Role.MANAGER, Role.FINANCE}),
@@ -85,6 +86,7 @@ CAPABILITY_LABELS = {
     "returns.view": _("See returns, exchanges and refund-only requests"),
     "returns.decide": _("Approve or refuse returns, exchanges and refund-only requests"),
     "returns.receive": _("Receive returned goods, inspect them, restock or write them off"),
+    "restock.view": _("See demand forecasts, restock and transfer suggestions, and the purchase list"),
     "returns.policy": _("Edit the store's return policy"),
     "payments.view": _("See payments, refunds and amounts paid"),
     "refunds.create": _("Refund shoppers"),

@@ -266,6 +266,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+from celery.schedules import crontab  # noqa: E402  nightly jobs
+
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "core.tasks.outbox_relay", "schedule": 5.0},
     "outbox-history-sweep": {"task": "core.tasks.outbox_sweep_history", "schedule": 3600.0},
@@ -277,6 +279,8 @@ CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "permissions.tasks.audit_seal_pending", "schedule": 10.0},
     "webhooks-sweep": {"task": "webhooks.tasks.webhooks_sweep", "schedule": 5.0},
     "support-sla-sweep": {"task": "support.tasks.sla_sweep", "schedule": 60.0},  # ticket SLA warnings, breaches
+    "restock-nightly": {"task": "reports.tasks.restock_all", "schedule": crontab(hour=2, minute=30)},  # one task per merchant
+    "exports-sweep": {"task": "reports.tasks.exports_sweep", "schedule": 3600.0},  # expired export files
 }
 
 # The outbox (core.outbox): how long an outside effect may run before its delivery is made again (with the
@@ -284,6 +288,8 @@ CELERY_BEAT_SCHEDULE = {
 OUTBOX_LEASE_SECONDS = int(env("OUTBOX_LEASE_SECONDS", "300"))
 OUTBOX_RETENTION_DAYS = int(env("OUTBOX_RETENTION_DAYS", "14"))
 OUTBOX_CHECK_PAYLOADS = env("OUTBOX_CHECK_PAYLOADS", "1" if DEBUG or "pytest" in sys.modules else "0") == "1"
+# Background exports (reports/exports.py): how long a finished export's file can be downloaded.
+EXPORT_KEEP_DAYS = int(env("EXPORT_KEEP_DAYS", "7"))
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = BASE_DIR / "var" / "mail"

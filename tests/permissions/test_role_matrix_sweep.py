@@ -203,6 +203,12 @@ ROUTES: dict[str, dict[str, str]] = {
     "returns-inspect": {"POST": "returns.receive"},
     "returns-refund": {"POST": "refunds.create"},
     "returns-ship-replacement": {"POST": "suborders.ship"},
+    # background exports (an export is its asker's: others get 404) and restock suggestions (reports/)
+    "exports": {"GET": "dashboard.view"}, "exports-create": {"POST": "dashboard.view"},
+    "exports-detail": {"GET": "dashboard.view"}, "exports-status": {"GET": "dashboard.view"},
+    "exports-download": {"GET": "dashboard.view"},
+    "restock": {"GET": "restock.view"}, "restock-refresh": {"POST": "restock.view"},
+    "restock-purchase-list": {"GET": "restock.view"},
     "store-branding": {"GET": "branding.edit", "POST": "branding.edit"},
     "account-security": {"GET": "open"},  # any signed-in user's own second factor
     # open on every host
