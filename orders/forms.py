@@ -29,6 +29,10 @@ class CheckoutForm(forms.Form):
         self.fields["email"].required = guest
         for key, max_len in ADDRESS_FIELDS.items():
             self.fields[key] = forms.CharField(label=ADDRESS_LABELS[key], max_length=max_len, required=key in REQUIRED_ADDRESS)
+        from accounts.regions import COUNTRIES  # the countries the mall ships to: a list, not free text
+
+        self.fields["country"] = forms.ChoiceField(label=_("Country or region"), initial="CN",
+                                                   choices=[(code, rule.name) for code, rule in COUNTRIES.items()])
         self.shipping_fields = []
         for store in stores:
             if not store.shipping_options:
