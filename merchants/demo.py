@@ -22,6 +22,7 @@ DEMO_SEEDERS += ["imports.demo:seed_imports"]  # acme: orders imported from Shop
 DEMO_SEEDERS += ["accounts.demo:seed_addresses"]  # the demo shoppers' address books
 DEMO_SEEDERS += ["returns.demo:seed_returns"]  # acme: returns requested, awaiting, received, refunded, refused, exchange, refund only
 DEMO_SEEDERS += ["support.demo:seed_support"]  # acme: tickets in several states, one breached and escalated, one dispute decided
+DEMO_SEEDERS += ["suborders.demo_cancellations:seed_cancellations"]  # acme: cancellations in each state, customer tags and notes
 
 
 def _user(email: str, *, staff: bool = False, name: str = "", platform_roles: list[str] | None = None) -> User:

@@ -231,6 +231,46 @@ DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
             "{% if deadline %}（{{ deadline|date:\"Y-m-d H:i\" }} UTC）{% endif %}。\n\n"
             "http://{{ host }}/suborders/\n"),
     },
+    ("merchant_cancellation_requested", "en"): {
+        "subject": "Cancellation requested for suborder {{ number }}",
+        "body_text": (
+            "The shopper asks to cancel these accepted items of suborder {{ number }}:\n"
+            "{% for l in lines %}- {{ l.quantity }} × {{ l.sku }}\n{% endfor %}"
+            "{% if reason %}Their reason: {{ reason }}\n{% endif %}\n"
+            "Approve (the items are cancelled and refunded) or refuse with a reason"
+            "{% if deadline %} by {{ deadline|date:\"Y-m-d H:i\" }} UTC; after that it is approved automatically{% endif %}.\n\n"
+            "http://{{ host }}/suborders/cancellations/\n"),
+    },
+    ("merchant_cancellation_requested", "zh-hans"): {
+        "subject": "子订单 {{ number }} 的买家申请取消",
+        "body_text": (
+            "买家申请取消子订单 {{ number }} 中已接单的以下商品：\n"
+            "{% for l in lines %}- {{ l.quantity }} × {{ l.sku }}\n{% endfor %}"
+            "{% if reason %}原因：{{ reason }}\n{% endif %}\n"
+            "请同意（商品取消并退款）或填写理由拒绝"
+            "{% if deadline %}，截止 {{ deadline|date:\"Y-m-d H:i\" }} UTC，逾期将自动同意{% endif %}。\n\n"
+            "http://{{ host }}/suborders/cancellations/\n"),
+    },
+    ("cancellation_refused", "en"): {
+        "subject": "{{ store }} could not cancel items of your order {{ number }}",
+        "body_text": (
+            "{{ store }} refused your request to cancel these items of order {{ number }}:\n"
+            "{% for l in lines %}- {{ l.quantity }} × {{ l.sku }}\n{% endfor %}"
+            "{% if reason %}The store's reason: {{ reason }}\n{% endif %}\n"
+            "They will be shipped as ordered; once they arrive you can return them within the store's return window.\n\n"
+            "{{ order_link }}\n"),
+        "sms_body": "{{ store }} could not cancel items of order {{ number }}; they will be shipped.",
+    },
+    ("cancellation_refused", "zh-hans"): {
+        "subject": "{{ store }} 未同意取消订单 {{ number }} 中的商品",
+        "body_text": (
+            "{{ store }} 拒绝了您取消订单 {{ number }} 中以下商品的申请：\n"
+            "{% for l in lines %}- {{ l.quantity }} × {{ l.sku }}\n{% endfor %}"
+            "{% if reason %}店铺理由：{{ reason }}\n{% endif %}\n"
+            "商品将照常发货；收货后可在退货期内申请退货。\n\n"
+            "{{ order_link }}\n"),
+        "sms_body": "【{{ store }}】未同意取消订单 {{ number }} 中的商品，商品将照常发货。",
+    },
     ("return_updated", "en"): {
         "subject": "Your return {{ return_number }} at {{ store }}: {{ status }}",
         "body_text": (

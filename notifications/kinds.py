@@ -76,6 +76,14 @@ KINDS: dict[str, NoticeKind] = {k.key: k for k in [
                 "reason": "Arrived damaged", "refund": "CNY 59.00"}, branded=True),
     NoticeKind("merchant_suborder_late", _("Suborder late to ship (to the store)"), MERCHANT, ("number", "deadline", "host"),
                {"number": "S-ACME-000042", "deadline": _WHEN, "host": "acme.mall.example"}),
+    # shopper cancellations (suborders.cancellations): the store hears of a request, the shopper of a refusal
+    NoticeKind("merchant_cancellation_requested", _("A shopper asks to cancel accepted items (to the store)"), MERCHANT,
+               ("number", "lines", "reason", "deadline", "host"),
+               {"number": "S-ACME-000042", "lines": _SAMPLE_LINES[:1], "reason": "ordered one too many", "deadline": _WHEN,
+                "host": "acme.mall.example"}),
+    NoticeKind("cancellation_refused", _("A store refused a cancellation request"), SHOPPER,
+               ("store", "number", "lines", "reason", "mall_host", "order_link"),
+               {**_SAMPLE_STORE, "lines": _SAMPLE_LINES[:1], "reason": "already handed to the carrier"}, branded=True),
 ]}
 
 SHOPPER_KINDS = [k for k in KINDS.values() if k.audience == SHOPPER]

@@ -64,7 +64,10 @@ def _authorize(actor, capability: str) -> None:
 
 
 def _bought():
-    return SubOrder.objects.exclude(status__in=NOT_BOUGHT)
+    """Suborders the shopper paid for: not awaiting payment, and not an unpaid checkout that expired (cancelled
+    without ever getting an acceptance deadline, which payment sets)."""
+    return (SubOrder.objects.exclude(status__in=NOT_BOUGHT)
+            .exclude(status=S.CANCELLED, accept_by__isnull=True, accepted_at__isnull=True))
 
 
 def _aggregate(emails: list[str] | None, *, order: str = "-last", limit: int | None = None, offset: int = 0) -> list[Customer]:

@@ -340,6 +340,9 @@ LOGGING = {
 
 # Checkout
 ORDER_UNPAID_TTL_MINUTES = int(env("ORDER_UNPAID_TTL_MINUTES", "30"))
+# A shopper's request to cancel accepted items: the store decides within this many hours, else it is approved
+# (suborders.cancellations; the lifecycle sweep finds due requests through the suborder mirror).
+MALLARD_CANCELLATION_DECIDE_HOURS = int(env("MALLARD_CANCELLATION_DECIDE_HOURS", "48"))
 
 # Payments: gateway keys from the environment (README, "Payment gateways"). A gateway is offered to
 # shoppers when the operator enables it in the console and its keys are set; the sandbox needs none.

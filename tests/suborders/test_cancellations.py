@@ -214,3 +214,27 @@ def test_approve_and_refuse_at_once_on_two_connections_exactly_one_wins(committe
         assert req.status == "approved" and final.status == "cancelled" and line.cancelled_qty == 2
     else:
         assert req.status == "refused" and final.status == "accepted" and line.cancelled_qty == 0
+
+
+def test_the_store_is_told_of_a_request_and_the_shopper_of_a_refusal_once(mall, mailoutbox):
+    from notifications.models import Message
+
+    order, so, _ = _accepted(mall, qty=2)
+    with in_merchant_schema(mall.acme):
+        req_id = suborder_shopper_cancel(suborder_id=so.pk, shopper_email=order.email, reason="ordered twice").request_id
+    _relay()
+    _relay()
+    to_store = list(Message.objects.filter(kind="merchant_cancellation_requested", recipient=mall.acme.contact_email,
+                                           subject__contains=so.number))
+    assert len(to_store) == 1
+    mail = next(m for m in mailoutbox if m.to == [mall.acme.contact_email] and "Cancellation requested" in m.subject
+                and so.number in m.subject)
+    assert "ordered twice" in mail.body and "/suborders/cancellations/" in mail.body
+    with in_merchant_schema(mall.acme):
+        cancellation_decide(request_id=req_id, actor=mall.users["acme:owner"], approve=False, reason="handed to SF already")
+    _relay()
+    _relay()
+    to_shopper = list(Message.objects.filter(kind="cancellation_refused", recipient=order.email))
+    assert len(to_shopper) == 1 and order.number in to_shopper[0].subject
+    mail = next(m for m in mailoutbox if m.to == [order.email] and "could not cancel" in m.subject)
+    assert "handed to SF already" in mail.body
