@@ -17,6 +17,16 @@
     }
   });
 
+  /* <select data-fill-body>: choosing an option copies its data-body into the form's "body" field
+     (canned replies on a ticket) */
+  document.addEventListener("change", function (e) {
+    var el = e.target;
+    if (el && el.matches && el.matches("[data-fill-body]") && el.form && el.value) {
+      var opt = el.options[el.selectedIndex];
+      if (opt && opt.dataset.body !== undefined && el.form.elements.body) { el.form.elements.body.value = opt.dataset.body; }
+    }
+  });
+
   /* <input data-select-on-click>: a click selects the whole value (links to copy) */
   document.addEventListener("click", function (e) {
     var el = e.target;
