@@ -117,6 +117,18 @@ DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
             "{% if due %} {{ due|date:\"Y-m-d H:i\" }} UTC {% endif %}到期。{% endif %}\n\n"
             "{{ link }}\n"),
     },
+    ("export_ready", "en"): {
+        "subject": "Your export of {{ what }} ({{ format }}) is ready",
+        "body_text": (
+            "Your export of {{ what }} is ready: {{ rows }} rows in {{ format }}.\n\n"
+            "Download it on {{ link }}{% if expires %} before {{ expires|date:\"Y-m-d H:i\" }}{% endif %}.\n"),
+    },
+    ("export_ready", "zh-hans"): {
+        "subject": "您导出的{{ what }}（{{ format }}）已就绪",
+        "body_text": (
+            "您导出的{{ what }}已完成：共 {{ rows }} 行，格式 {{ format }}。\n\n"
+            "请在{% if expires %} {{ expires|date:\"Y-m-d H:i\" }} 之前{% endif %}下载：{{ link }}\n"),
+    },
     ("suborder_accepted", "en"): {
         "subject": "{{ store }} accepted your order {{ number }}",
         "body_text": (

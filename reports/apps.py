@@ -6,4 +6,7 @@ class ReportsConfig(AppConfig):
     label = "reports"
 
     def ready(self) -> None:
-        from reports import handlers  # noqa: F401  registers the rollup subscribers
+        from reports import (
+            export_notices,  # noqa: F401  the export-ready email subscriber
+            handlers,  # noqa: F401  registers the rollup subscribers
+        )

@@ -236,9 +236,13 @@ def export_run(job_id) -> ExportJob:
             with in_public_schema():
                 name = default_storage.save(f"exports/{merchant.schema_name}/{job.pk}.{job.format}", File(tmp))
                 now = timezone.now()
-                ExportJob.objects.filter(pk=job.pk).update(
-                    status=ExportJob.Status.DONE, row_count=counted["n"], file_name=name, finished_at=now,
-                    expires_at=now + timedelta(days=keep_days()), error="")
+                with transaction.atomic():  # done, and the event that emails the asker, together
+                    ExportJob.objects.filter(pk=job.pk).update(
+                        status=ExportJob.Status.DONE, row_count=counted["n"], file_name=name, finished_at=now,
+                        expires_at=now + timedelta(days=keep_days()), error="")
+                    from reports.export_notices import export_ready_emit
+
+                    export_ready_emit(job=ExportJob.objects.get(pk=job.pk), merchant=merchant)
         log.info("export %s (%s %s) of %s: %s rows, %s", job.pk, job.kind, job.format, merchant.schema_name,
                  counted["n"], stamp)
     except Exception as exc:
@@ -250,19 +254,7 @@ def export_run(job_id) -> ExportJob:
         if side is not None:
             side.close()
     with in_public_schema():
-        job = ExportJob.objects.get(pk=job.pk)
-    if job.status == ExportJob.Status.DONE:
-        _notify(job, merchant)
-    return job
-
-
-def _notify(job: ExportJob, merchant) -> None:
-    """Tell the actor the file is ready (notifications, through the outbox: reports/export_notices.py)."""
-    try:
-        from reports.export_notices import export_ready_emit
-    except ImportError:
-        return
-    export_ready_emit(job=job, merchant=merchant)
+        return ExportJob.objects.get(pk=job.pk)
 
 
 def download_name(job: ExportJob, merchant) -> str:

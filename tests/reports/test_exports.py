@@ -172,3 +172,19 @@ def test_the_file_is_complete_when_a_writer_commits_during_the_export(committed,
             SubOrder.objects.filter(channel=channel).delete()
         with in_public_schema():
             ExportJob.objects.filter(filters__channel=channel).delete()
+
+
+def test_the_asker_is_emailed_once_when_the_export_is_ready(mall, orders):
+    from core.models import OutboxEvent
+    from core.outbox import subscribers_for
+    from notifications.models import Message
+
+    job = _export(mall, "finance", "xlsx", orders)
+    events = list(OutboxEvent.objects.filter(topic="export.ready", aggregate_id=str(job.pk)))
+    assert len(events) == 1 and events[0].payload["rows"] == 3
+    for _ in range(2):  # a re-run of the delivery sends nothing more
+        for sub in subscribers_for("export.ready"):
+            sub.func(events[0])
+    sent = list(Message.objects.filter(kind="export_ready", event_id=events[0].pk))
+    assert [m.recipient for m in sent] == [mall.users["acme:finance"].email]
+    assert sent[0].status == "sent"
