@@ -24,6 +24,7 @@ DEMO_SEEDERS += ["returns.demo:seed_returns"]  # acme: returns requested, awaiti
 DEMO_SEEDERS += ["support.demo:seed_support"]  # acme: tickets in several states, one breached and escalated, one dispute decided
 DEMO_SEEDERS += ["suborders.demo_cancellations:seed_cancellations"]  # acme: cancellations in each state, customer tags and notes
 DEMO_SEEDERS += ["reports.demo:seed_history"]  # LAST: ~6 months of sales for every store, then the rollups rebuilt
+DEMO_SEEDERS += ["reports.forecast_demo:seed_restock"]  # after the history: acme's best seller runs low; restock forecasts
 
 
 def _user(email: str, *, staff: bool = False, name: str = "", platform_roles: list[str] | None = None) -> User:

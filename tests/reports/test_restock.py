@@ -75,3 +75,21 @@ def test_one_merchants_failure_never_stops_the_others(mall, monkeypatch):
     monkeypatch.setattr(forecast_jobs.restock_merchant, "delay", delay)
     forecast_jobs.restock_all()
     assert mall.globex.pk in sent and mall.initech.pk in sent and mall.acme.pk not in sent
+
+
+def test_the_demo_seeder_leaves_acmes_best_seller_running_low_with_a_suggestion(mall):
+    from catalog.models import StockLevel
+    from core.tenancy import in_merchant_schema
+    from reports.forecast_demo import seed_restock
+
+    item = stock_item(mall.acme, stock=(500,))
+    _history(mall, item, days=35, per_day=lambda i: 40)  # by far acme's best seller in this test
+    seed_restock([mall.acme])
+    with in_merchant_schema(mall.acme):
+        left = StockLevel.objects.get(variant_id=item["variant_id"]).on_hand
+    assert 100 <= left <= 120  # about three days of ~40 a day
+    seed_restock([mall.acme])  # idempotent: the stock is not cut again
+    with in_merchant_schema(mall.acme):
+        assert StockLevel.objects.get(variant_id=item["variant_id"]).on_hand == left
+    s = RestockSuggestion.objects.get(merchant_id=mall.acme.pk, variant_id=item["variant_id"])
+    assert s.days_until_stockout is not None and s.days_until_stockout <= 3 and s.reorder_qty > 0
