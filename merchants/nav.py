@@ -13,6 +13,8 @@ DASHBOARD_NAV: list[tuple] = [
     (_("Cancellations"), "cancellations-queue", "cancellations.decide"),
     (_("Customers"), "customers-list", "customers.view"),
     (_("Reports"), "reports-analytics", "reports.view"),
+    (_("Restock"), "restock", "restock.view"),  # demand forecasts and restock suggestions
+    (_("Exports"), "exports", "dashboard.view"),  # my background exports
     (_("Import orders"), "imports-orders", "orders.import"),
     (_("Flagged parcels"), "parcels-flagged", "suborders.view"),
     (_("Pick & pack"), "suborders-warehouse", "suborders.ship"),
