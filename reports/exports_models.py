@@ -19,6 +19,7 @@ class ExportJob(models.Model):
     class Kind(models.TextChoices):
         SUBORDERS = "suborders", _("Suborders")
         STOCK = "stock", _("Stock levels")
+        JOURNAL = "journal", _("Stock journal")
         AUDIT = "audit", _("Audit trail")
 
     class Format(models.TextChoices):

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.db import connections
 
-from core.errors import ValidationFailed
+from core.errors import PermissionDenied, ValidationFailed
 from core.tenancy import in_merchant_schema, in_public_schema
 from reports.exports import export_run, export_start
 from reports.exports_models import ExportJob
@@ -188,3 +188,22 @@ def test_the_asker_is_emailed_once_when_the_export_is_ready(mall, orders):
     sent = list(Message.objects.filter(kind="export_ready", event_id=events[0].pk))
     assert [m.recipient for m in sent] == [mall.users["acme:finance"].email]
     assert sent[0].status == "sent"
+
+
+def test_stock_journal_export_by_date_and_a_bad_date_named(mall):
+    from django.utils import timezone
+
+    from tests.orders.factories import stock_item
+
+    item = stock_item(mall.acme, stock=(9,))
+    today = timezone.localdate().isoformat()
+    job = export_run(export_start(actor=mall.users["acme:warehouse"], merchant=mall.acme, kind="journal", fmt="xlsx",
+                                  params={"from": today, "to": today}).pk)
+    rows = _read(job)
+    assert rows[0][:3] == ["Time", "Kind", "SKU"]
+    assert any(r[1] == "receipt" and r[2] == item["sku"] and r[4] == 9 for r in rows[1:])
+    with pytest.raises(ValidationFailed) as err:
+        export_start(actor=mall.users["acme:owner"], merchant=mall.acme, kind="journal", fmt="csv", params={"from": "yesterday"})
+    assert err.value.field == "from"
+    with pytest.raises(PermissionDenied):
+        export_start(actor=mall.users["nobody"], merchant=mall.acme, kind="journal", fmt="csv", params={})
