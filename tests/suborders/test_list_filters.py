@@ -50,7 +50,9 @@ def shop(mall):
     tail = str(r.randrange(3000, 10**4))  # A's and D's phones end alike (never "26…": an order number's start)
     phone_a = f"+86 139 {r.randrange(10**4):04d} {tail}"
     phone_d = f"+86 137 {r.randrange(10**4):04d} {tail}"
-    phone_b = f"+1 415 555 {r.randrange(10**4):04d}"
+    phone_b = f"+86 135 5550 {r.randrange(10**4):04d}"  # a Chinese address takes a mainland mobile (accounts.regions)
+    while tail in phone_b.replace(" ", ""):  # the 4-digit search must find A and D only
+        phone_b = f"+86 135 5550 {r.randrange(10**4):04d}"
     tracking_a = f"SF{r.randrange(10**12, 10**13)}"
     tracking_e = f"75{r.randrange(10**11, 10**12)}"
     tracking_g = f"SF{r.randrange(10**12, 10**13)}"
