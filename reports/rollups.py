@@ -28,6 +28,8 @@ from reports.rollup_models import (
 # Upper bounds (major units) of the order value bands; the last band is open.
 VALUE_BANDS = (50, 100, 200, 500, 1000, 2000)
 CANCELLED = frozenset({"cancelled", "refused"})
+# Subscribers hold this advisory lock shared, a rebuild exclusive: a rebuild never interleaves with an increment.
+REBUILD_LOCK = 0x5245504F  # "REPO"
 PAID_ACTIONS = ("paid", "imported")
 
 # kind -> (model, key columns, measure columns, extra columns overwritten on every write)
@@ -136,6 +138,11 @@ def _delta(new: dict, old: dict) -> dict[tuple, dict]:
     return out
 
 
+def _lock(*, exclusive: bool) -> None:
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT pg_advisory_xact_lock{'' if exclusive else '_shared'}(%s)", [REBUILD_LOCK])
+
+
 def _upsert(rows: dict[tuple, dict]) -> None:
     by_kind: dict[str, list] = defaultdict(list)
     for key, measures in rows.items():
@@ -156,6 +163,7 @@ def _upsert(rows: dict[tuple, dict]) -> None:
 
 def suborder_rollup_refresh(*, merchant_id: int, suborder_id: int) -> None:
     """Recompute one suborder's fact and add its difference to the rollups (run in the merchant's schema)."""
+    _lock(exclusive=False)
     new = suborder_facts(merchant_id=merchant_id, suborder_ids=[suborder_id]).get(suborder_id)
     row = SuborderFact.objects.select_for_update().filter(merchant_id=merchant_id, suborder_id=suborder_id).first()
     old = row.fact if row else None
@@ -190,6 +198,7 @@ def refund_succeeded_rows(*, refund_ids: list[int] | None = None, merchant_ids: 
 
 def refund_rollup_add(*, refund_id: int) -> None:
     """A refund succeeded: count it on the day it did."""
+    _lock(exclusive=False)
     for row in refund_succeeded_rows(refund_ids=[refund_id]):
         _upsert(refund_contribution(**row))
 
@@ -203,6 +212,7 @@ def rollups_rebuild(*, merchants) -> int:
     ids = [m.pk for m in merchants]
     n = 0
     with transaction.atomic():
+        _lock(exclusive=True)
         SuborderFact.objects.filter(merchant_id__in=ids).delete()
         for model, *_rest in TABLES.values():
             model.objects.filter(merchant_id__in=ids).delete()
