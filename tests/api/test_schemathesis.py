@@ -148,10 +148,10 @@ def merchant_schema(mall, wsgi_app):
 
         endpoint, delivery = endpoint_with_delivery()
         real_ids.update(endpoint_id=endpoint.pk, delivery_id=delivery.pk)
-        from tests.webhooks.helpers import endpoint_with_delivery
+        from automation.services import rule_create
 
-        endpoint, delivery = endpoint_with_delivery()
-        real_ids.update(endpoint_id=endpoint.pk, delivery_id=delivery.pk)
+        real_ids["rule_id"] = rule_create(actor=mall.users["acme:owner"], name="schemathesis rule", trigger="paid",
+                                          conditions={}, actions=[{"type": "add_tag", "tag": "api"}]).pk  # switched off
     from imports.models import OrderImportJob
 
     real_ids["job_id"] = str(OrderImportJob.objects.create(merchant=mall.acme, filename="orders.csv", channel="shopify",
