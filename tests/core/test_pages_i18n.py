@@ -97,7 +97,8 @@ def _po_entries(path: Path) -> dict[str, str]:
 
         msgid = field("msgid")
         if msgid:
-            entries[msgid] = field(r"msgstr(?:\[0\])?") or ""
+            context = field("msgctxt")  # the same English in two meanings: gettext's "context\x04msgid" key
+            entries[f"{context}\x04{msgid}" if context else msgid] = field(r"msgstr(?:\[0\])?") or ""
     return entries
 
 
@@ -119,7 +120,8 @@ def test_compiled_catalogue_matches_the_po_file():
     for msgid, msgstr in entries.items():
         key = msgid.encode().decode("unicode_escape").encode("latin-1").decode("utf-8")
         want = msgstr.encode().decode("unicode_escape").encode("latin-1").decode("utf-8")
-        if compiled.gettext(key) != want:
+        context, _, bare = key.rpartition("\x04")
+        if (compiled.pgettext(context, bare) if context else compiled.gettext(key)) != want:
             stale.append(msgid)
     assert stale == [], "run: .venv/bin/python manage.py compilemessages -l zh_Hans --ignore=.venv"
 
