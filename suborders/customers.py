@@ -30,12 +30,13 @@ MAX_NOTE = 2000
 
 
 def customer_key(email: str) -> str:
-    return signing.dumps(email.lower(), salt=f"mallard.customer:{current_schema()}", compress=True)
+    """Signed per store, without a timestamp: a customer's address (URL) stays the same."""
+    return signing.Signer(salt=f"mallard.customer:{current_schema()}").sign_object(email.lower(), compress=True)
 
 
 def _email_of(key: str) -> str:
     try:
-        return signing.loads(str(key)[:400], salt=f"mallard.customer:{current_schema()}")
+        return signing.Signer(salt=f"mallard.customer:{current_schema()}").unsign_object(str(key)[:400])
     except signing.BadSignature:
         raise NotFound(_("No such customer in this store."), field="customer") from None
 
