@@ -2,13 +2,12 @@
 patched, then the beat sweep's path runs: the public due index → the merchant's schema), and a concurrent
 approve/refuse on two real connections where exactly one wins."""
 import itertools
-import threading
 from contextlib import contextmanager
 from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from core.errors import InvalidTransition
@@ -18,6 +17,7 @@ from returns.due_index.models import ReturnDue
 from returns.models import ReturnEvent, ReturnRequest
 from returns.states import TRANSITIONS, ReturnKind, ReturnStatus
 from returns.sweeps import apply_due, returns_due
+from tests.concurrency import race_in_schema
 from tests.returns.helpers import delivered_suborder, lines_of
 
 S = ReturnStatus
@@ -168,27 +168,9 @@ def test_concurrent_approve_and_refuse_exactly_one_wins(committed):
     _order, so, _ = delivered_suborder(mall, qty=1)
     with in_merchant_schema(mall.acme):
         ret = _request(so)
-    barrier = threading.Barrier(2)
-    outcomes = {}
-
-    def run(name, func):
-        try:
-            with in_merchant_schema(mall.acme):
-                barrier.wait(timeout=10)
-                func()
-            outcomes[name] = "ok"
-        except InvalidTransition:
-            outcomes[name] = "refused"
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=("approve", lambda: svc.return_approve(return_id=ret.pk, actor=mall.users["acme:owner"]))),
-               threading.Thread(target=run, args=("refuse", lambda: svc.return_refuse(
-                   return_id=ret.pk, actor=mall.users["acme:customer_service"], reason="not eligible")))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    outcomes = race_in_schema(mall.acme, {
+        "approve": lambda: svc.return_approve(return_id=ret.pk, actor=mall.users["acme:owner"]),
+        "refuse": lambda: svc.return_refuse(return_id=ret.pk, actor=mall.users["acme:customer_service"], reason="not eligible")})
     assert sorted(outcomes.values()) == ["ok", "refused"]
     with in_merchant_schema(mall.acme):
         final = ReturnRequest.objects.get(pk=ret.pk)

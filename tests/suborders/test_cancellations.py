@@ -1,11 +1,9 @@
 """Shopper cancellations: at once before acceptance (stock released, refunded exactly once through payments'
 outbox subscriber), as a request after acceptance (approve, refuse, auto-approve at the deadline), bad
 input changing nothing, two deciders at once, and isolation between stores and shoppers."""
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from core.models import OutboxEvent
@@ -16,6 +14,7 @@ from payments.services import ledger_check
 from suborders import services as svc
 from suborders.cancellations import cancellation_decide, suborder_shopper_cancel
 from suborders.models import CancellationRequest, SubOrder, SubOrderLine
+from tests.concurrency import race_in_schema
 from tests.orders.factories import levels
 from tests.payments.helpers import pay, place_order
 from tests.suborders.test_lifecycle import _paid_suborder, _relay, _sweep
@@ -185,26 +184,10 @@ def test_approve_and_refuse_at_once_on_two_connections_exactly_one_wins(committe
         so = SubOrder.objects.get(order_id=order.pk)
         svc.suborder_accept(suborder_id=so.pk, actor=mall.users["acme:owner"])
         req_id = suborder_shopper_cancel(suborder_id=so.pk, shopper_email=order.email).request_id
-    barrier = threading.Barrier(2)
-    outcomes = {}
-
-    def run(name, approve):
-        try:
-            with in_merchant_schema(mall.acme):
-                barrier.wait(timeout=10)
-                cancellation_decide(request_id=req_id, actor=mall.users["acme:owner" if approve else "acme:manager"],
-                                    approve=approve, reason="" if approve else "packed already")
-            outcomes[name] = "ok"
-        except InvalidTransition:
-            outcomes[name] = "refused"
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=("approve", True)), threading.Thread(target=run, args=("refuse", False))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    outcomes = race_in_schema(mall.acme, {
+        "approve": lambda: cancellation_decide(request_id=req_id, actor=mall.users["acme:owner"], approve=True, reason=""),
+        "refuse": lambda: cancellation_decide(request_id=req_id, actor=mall.users["acme:manager"], approve=False,
+                                              reason="packed already")})
     assert sorted(outcomes.values()) == ["ok", "refused"]
     with in_merchant_schema(mall.acme):
         req = CancellationRequest.objects.get(pk=req_id)

@@ -22,6 +22,7 @@ from payments.services import ledger_check
 from suborders import services as svc
 from suborders.models import SubOrder, SubOrderEvent, SubOrderLine
 from suborders.states import TRANSITIONS, SubOrderStatus
+from tests.concurrency import race_in_schema
 from tests.orders.factories import levels
 from tests.payments.helpers import pay, place_order
 
@@ -270,27 +271,9 @@ def test_two_users_accept_and_refuse_at_once_exactly_one_wins(committed):
     pay(order)
     with in_merchant_schema(mall.acme):
         so = SubOrder.objects.get(order_id=order.pk)
-    barrier = threading.Barrier(2)
-    outcomes = {}
-
-    def run(name, func):
-        try:
-            with in_merchant_schema(mall.acme):
-                barrier.wait(timeout=10)
-                func()
-            outcomes[name] = "ok"
-        except InvalidTransition:
-            outcomes[name] = "refused"
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=("accept", lambda: svc.suborder_accept(suborder_id=so.pk, actor=mall.users["acme:owner"]))),
-               threading.Thread(target=run, args=("refuse", lambda: svc.suborder_refuse_lines(
-                   suborder_id=so.pk, actor=mall.users["acme:manager"], reason_code="out_of_stock")))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    outcomes = race_in_schema(mall.acme, {
+        "accept": lambda: svc.suborder_accept(suborder_id=so.pk, actor=mall.users["acme:owner"]),
+        "refuse": lambda: svc.suborder_refuse_lines(suborder_id=so.pk, actor=mall.users["acme:manager"], reason_code="out_of_stock")})
     assert sorted(outcomes.values()) == ["ok", "refused"]
     with in_merchant_schema(mall.acme):
         final = SubOrder.objects.get(pk=so.pk)
